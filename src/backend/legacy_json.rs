@@ -1,0 +1,231 @@
+//! Legacy v1 JSON backend: `<root>/deployments/<network>.json` (FORMATS §3), read-only.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use super::{Backend, BackendKind, RawEntry};
+use crate::chains::ChainMap;
+use crate::js_json;
+use crate::record::ContractRecord;
+use crate::time::ms_from_iso;
+use crate::{Error, ErrorCode, Result};
+
+/// The legacy JSON backend.
+pub struct LegacyJsonBackend {
+    dir: PathBuf,
+    chains: ChainMap,
+}
+
+impl LegacyJsonBackend {
+    /// A read-only view of `dir` (usually `<root>/deployments`).
+    pub fn open(dir: &Path, chains: ChainMap) -> Result<Self> {
+        if !dir.is_dir() {
+            return Err(Error::new(
+                ErrorCode::BackendUnavailable,
+                format!(
+                    "{} does not exist; the json backend has nothing to read",
+                    dir.display()
+                ),
+            )
+            .with_path(dir));
+        }
+        Ok(LegacyJsonBackend {
+            dir: dir.to_path_buf(),
+            chains,
+        })
+    }
+
+    /// v1 files with the chain their name maps to. `config-*` and `enhanced-*` are other
+    /// formats of the same chains (the old reader counted them twice).
+    fn files(&self) -> Result<Vec<(PathBuf, Option<u64>)>> {
+        let entries = fs::read_dir(&self.dir).map_err(|e| Error::read_io(&self.dir, &e))?;
+        let mut files = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::read_io(&self.dir, &e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(network) = name.strip_suffix(".json") else {
+                continue;
+            };
+            if network.starts_with("config-")
+                || network.starts_with("enhanced-")
+                || network.contains('.')
+            {
+                continue;
+            }
+            if entry.path().is_file() {
+                files.push((entry.path(), self.chains.chain_id(network)));
+            }
+        }
+        files.sort();
+        Ok(files)
+    }
+
+    fn read_file(&self, path: &Path) -> Result<Option<Map<String, Value>>> {
+        let text = match fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::read_io(path, &e)),
+        };
+        let corrupt = |why: String| {
+            Error::new(
+                ErrorCode::Corrupt,
+                format!("{} is not a v1 deployment file: {why}", path.display()),
+            )
+            .with_path(path)
+        };
+        match js_json::parse(&text) {
+            Ok(Value::Object(doc)) if doc.get("chainId").and_then(Value::as_u64).is_some() => {
+                Ok(Some(doc))
+            }
+            Ok(_) => Err(corrupt("no numeric chainId".into())),
+            Err(e) => Err(corrupt(e.to_string()).with_offset(e.line() as u64)),
+        }
+    }
+
+    fn chain_doc(&self, chain_id: u64) -> Result<Option<Map<String, Value>>> {
+        let path = self
+            .dir
+            .join(format!("{}.json", self.chains.network_name(chain_id)));
+        let doc = self.read_file(&path)?;
+        if let Some(claimed) = doc.as_ref().and_then(|d| d.get("chainId")?.as_u64()) {
+            if claimed != chain_id {
+                return Err(Error::new(
+                    ErrorCode::Corrupt,
+                    format!(
+                        "{} claims chainId {claimed}, not {chain_id}",
+                        path.display()
+                    ),
+                )
+                .with_path(&path));
+            }
+        }
+        Ok(doc)
+    }
+}
+
+/// The records of one v1 document, in file order.
+fn records_of(doc: &Map<String, Value>) -> Vec<ContractRecord> {
+    let Some(contracts) = doc.get("contracts").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    contracts
+        .keys()
+        .filter_map(|name| record_of(doc, name))
+        .collect()
+}
+
+/// One v1 contract as a record: the implementation is the address, the proxy kept apart.
+fn record_of(doc: &Map<String, Value>, name: &str) -> Option<ContractRecord> {
+    let entry = doc.get("contracts")?.get(name)?;
+    let proxy = text(entry.get("proxy"));
+    let address = text(entry.get("implementation")).or(proxy)?;
+    let hash = text(doc.get("implementationHashes").and_then(|h| h.get(name)));
+    let timestamp = ["lastDeployed", "timestamp"]
+        .iter()
+        .find_map(|f| match doc.get(*f)? {
+            Value::String(s) => ms_from_iso(s),
+            other => other.as_u64(),
+        })
+        .unwrap_or(0);
+    Some(ContractRecord {
+        contract_name: name.to_string(),
+        chain_id: doc.get("chainId")?.as_u64()?,
+        network_name: text(doc.get("network")).unwrap_or("").to_string(),
+        address: address.to_string(),
+        factory_byte_code_hash: hash.unwrap_or("").to_string(),
+        implementation_hash: hash.map(str::to_string),
+        proxy_address: proxy.filter(|p| *p != address).map(str::to_string),
+        // v1 files never stored arguments; none are invented.
+        deployment_args: None,
+        timestamp,
+    })
+}
+
+/// A non-empty string value.
+fn text(value: Option<&Value>) -> Option<&str> {
+    value.and_then(Value::as_str).filter(|s| !s.is_empty())
+}
+
+impl Backend for LegacyJsonBackend {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Json
+    }
+
+    fn location(&self) -> PathBuf {
+        self.dir.clone()
+    }
+
+    fn get(&self, chain_id: u64, name: &str) -> Result<Option<ContractRecord>> {
+        Ok(self.chain_doc(chain_id)?.and_then(|d| record_of(&d, name)))
+    }
+
+    fn put_batch(&self, _chain_id: u64, _records: &[ContractRecord]) -> Result<()> {
+        Err(read_only(&self.dir))
+    }
+
+    fn list_chain(&self, chain_id: u64) -> Result<Vec<ContractRecord>> {
+        Ok(self
+            .chain_doc(chain_id)?
+            .map(|d| records_of(&d))
+            .unwrap_or_default())
+    }
+
+    fn list_all(&self) -> Result<Vec<ContractRecord>> {
+        let mut out = Vec::new();
+        for (_, chain) in self.files()? {
+            if let Some(chain_id) = chain {
+                out.extend(self.list_chain(chain_id)?);
+            }
+        }
+        Ok(out)
+    }
+
+    fn delete(&self, _chain_id: u64, _name: &str) -> Result<bool> {
+        Err(read_only(&self.dir))
+    }
+
+    fn scan_raw(&self) -> Result<Vec<RawEntry>> {
+        let mut out = Vec::new();
+        for (path, chain) in self.files()? {
+            let shown = path.display().to_string();
+            match self.read_file(&path) {
+                Ok(Some(doc)) => out.extend(records_of(&doc).into_iter().map(|record| RawEntry {
+                    location: format!("{shown}#/contracts/{}", record.contract_name),
+                    expected_chain: chain,
+                    record: Ok(record),
+                })),
+                Ok(None) => {}
+                Err(err) => out.push(RawEntry {
+                    location: shown,
+                    expected_chain: chain,
+                    record: Err(err),
+                }),
+            }
+        }
+        Ok(out)
+    }
+
+    fn probe(&self) -> Result<()> {
+        for (path, _) in self.files()? {
+            self.read_file(&path)?;
+        }
+        Ok(())
+    }
+
+    fn close(&self) -> Result<()> {
+        Ok(())
+    }
+}
+
+fn read_only(dir: &Path) -> Error {
+    Error::new(
+        ErrorCode::WriteFailed,
+        format!(
+            "the json backend ({}) is read-only in lookcoin-state; write through the leveldb or unified-json backend",
+            dir.display()
+        ),
+    )
+    .with_path(dir)
+}

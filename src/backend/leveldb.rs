@@ -1,0 +1,287 @@
+//! LevelDB backend: rusty-leveldb on `<root>/leveldb`, readable by Node's `level` and back.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use once_cell::sync::Lazy;
+use rusty_leveldb::{LdbIterator, Options, Status, StatusCode, WriteBatch, DB};
+
+use super::{closed_error, Backend, BackendKind, RawEntry};
+use crate::durable::FileLock;
+use crate::record::{chain_key_range, contract_key, parse_key, ContractRecord};
+use crate::{Error, ErrorCode, Result};
+
+/// rusty-leveldb's id of its Snappy compressor, the one Google LevelDB uses by default.
+const SNAPPY: u8 = 1;
+
+/// An open database, shared by every store of this process that opens the same directory:
+/// a second open would be refused by the database's own lock.
+struct SharedDb {
+    db: Mutex<DB>,
+    // Held for as long as the database is open: makes Google LevelDB (fcntl) see us.
+    _ofd_lock: FileLock,
+}
+
+static OPEN_DBS: Lazy<Mutex<HashMap<PathBuf, Weak<SharedDb>>>> = Lazy::new(Default::default);
+
+/// The LevelDB backend.
+pub struct LevelDbBackend {
+    dir: PathBuf,
+    shared: Mutex<Option<Arc<SharedDb>>>,
+}
+
+/// How to open a LevelDB directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// Create the database when it does not exist (the live store).
+    CreateIfMissing,
+    /// Fail when there is no database (backups, copies).
+    MustExist,
+}
+
+impl LevelDbBackend {
+    /// Opens (or joins this process's open handle on) the database in `dir`.
+    pub fn open(dir: &Path, mode: OpenMode) -> Result<Self> {
+        let dir = prepare_dir(dir, mode)?;
+        let mut registry = OPEN_DBS.lock().unwrap_or_else(|p| p.into_inner());
+        let shared = match registry.get(&dir).and_then(Weak::upgrade) {
+            Some(shared) => shared,
+            None => {
+                let shared = Arc::new(open_shared(&dir, mode)?);
+                registry.insert(dir.clone(), Arc::downgrade(&shared));
+                shared
+            }
+        };
+        Ok(LevelDbBackend {
+            dir,
+            shared: Mutex::new(Some(shared)),
+        })
+    }
+
+    /// Runs `f` on the database while holding its lock.
+    fn with_db<T>(&self, f: impl FnOnce(&mut DB) -> Result<T>) -> Result<T> {
+        let shared = self
+            .shared
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(|| closed_error(BackendKind::LevelDb))?;
+        let mut db = lock_db(&shared);
+        f(&mut db)
+    }
+
+    /// Every (key, value) pair in `[from, to)`, or the whole database when `range` is `None`.
+    fn scan(&self, range: Option<(String, String)>) -> Result<Vec<(String, Vec<u8>)>> {
+        self.with_db(|db| {
+            let mut iter = db.new_iter().map_err(|s| self.status_error(s, "iterate"))?;
+            match &range {
+                Some((from, _)) => iter.seek(from.as_bytes()),
+                None => iter.seek_to_first(),
+            }
+            let mut out = Vec::new();
+            while let Some((key, value)) = iter.current() {
+                if matches!(&range, Some((_, to)) if key.as_ref() >= to.as_bytes()) {
+                    break;
+                }
+                let key = String::from_utf8(key.to_vec()).map_err(|_| {
+                    Error::new(ErrorCode::Corrupt, "a LevelDB key is not UTF-8")
+                        .with_path(&self.dir)
+                })?;
+                out.push((key, value.to_vec()));
+                if !iter.advance() {
+                    break;
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn status_error(&self, status: Status, action: &str) -> Error {
+        status_to_error(&self.dir, status, action)
+    }
+}
+
+impl Backend for LevelDbBackend {
+    fn kind(&self) -> BackendKind {
+        BackendKind::LevelDb
+    }
+
+    fn location(&self) -> PathBuf {
+        self.dir.clone()
+    }
+
+    fn get(&self, chain_id: u64, name: &str) -> Result<Option<ContractRecord>> {
+        let key = contract_key(chain_id, name);
+        let bytes = self.with_db(|db| {
+            // `get` would turn read errors into "missing"; `get_at` reports them.
+            let snapshot = db.get_snapshot();
+            db.get_at(&snapshot, key.as_bytes())
+                .map_err(|s| self.status_error(s, "read").with_key(key.clone()))
+        })?;
+        bytes
+            .map(|b| {
+                ContractRecord::from_leveldb_value(&key, &b).map_err(|e| e.with_path(&self.dir))
+            })
+            .transpose()
+    }
+
+    fn put_batch(&self, _chain_id: u64, records: &[ContractRecord]) -> Result<()> {
+        let mut batch = WriteBatch::default();
+        for record in records {
+            batch.put(record.key().as_bytes(), &record.to_leveldb_value());
+        }
+        self.with_db(|db| {
+            db.write(batch, true)
+                .map_err(|s| self.status_error(s, "write"))
+        })
+    }
+
+    fn list_chain(&self, chain_id: u64) -> Result<Vec<ContractRecord>> {
+        self.scan(Some(chain_key_range(chain_id)))?
+            .into_iter()
+            .map(|(key, value)| {
+                ContractRecord::from_leveldb_value(&key, &value).map_err(|e| e.with_path(&self.dir))
+            })
+            .collect()
+    }
+
+    fn list_all(&self) -> Result<Vec<ContractRecord>> {
+        self.scan(None)?
+            .into_iter()
+            .map(|(key, value)| {
+                ContractRecord::from_leveldb_value(&key, &value).map_err(|e| e.with_path(&self.dir))
+            })
+            .collect()
+    }
+
+    fn delete(&self, chain_id: u64, name: &str) -> Result<bool> {
+        let key = contract_key(chain_id, name);
+        self.with_db(|db| {
+            let snapshot = db.get_snapshot();
+            let existed = db
+                .get_at(&snapshot, key.as_bytes())
+                .map_err(|s| self.status_error(s, "read"))?
+                .is_some();
+            if existed {
+                let mut batch = WriteBatch::default();
+                batch.delete(key.as_bytes());
+                db.write(batch, true)
+                    .map_err(|s| self.status_error(s, "delete"))?;
+            }
+            Ok(existed)
+        })
+    }
+
+    fn scan_raw(&self) -> Result<Vec<RawEntry>> {
+        Ok(self
+            .scan(None)?
+            .into_iter()
+            .map(|(key, value)| RawEntry {
+                expected_chain: parse_key(&key).ok().map(|(id, _)| id),
+                record: parse_key(&key)
+                    .and_then(|_| ContractRecord::from_leveldb_value(&key, &value)),
+                location: key,
+            })
+            .collect())
+    }
+
+    fn probe(&self) -> Result<()> {
+        self.with_db(|db| {
+            let mut iter = db.new_iter().map_err(|s| self.status_error(s, "iterate"))?;
+            iter.seek_to_first();
+            Ok(())
+        })?;
+        std::fs::metadata(self.dir.join("CURRENT"))
+            .map(|_| ())
+            .map_err(|e| Error::read_io(self.dir.join("CURRENT"), &e))
+    }
+
+    fn close(&self) -> Result<()> {
+        let taken = self.shared.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let Some(shared) = taken else { return Ok(()) };
+        let mut registry = OPEN_DBS.lock().unwrap_or_else(|p| p.into_inner());
+        // Only the last user really closes; others keep the shared handle open.
+        match Arc::try_unwrap(shared) {
+            Ok(shared) => {
+                registry.remove(&self.dir);
+                let mut db = shared.db.into_inner().unwrap_or_else(|p| p.into_inner());
+                db.close().map_err(|s| self.status_error(s, "close"))
+            }
+            Err(_) => Ok(()),
+        }
+    }
+}
+
+impl Drop for LevelDbBackend {
+    fn drop(&mut self) {
+        // A close error has nowhere to go from a destructor; `close()` reports it.
+        let _ = self.close();
+    }
+}
+
+fn lock_db(shared: &SharedDb) -> MutexGuard<'_, DB> {
+    shared.db.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Checks the directory exists (or creates it) and returns its canonical path.
+fn prepare_dir(dir: &Path, mode: OpenMode) -> Result<PathBuf> {
+    match mode {
+        OpenMode::CreateIfMissing => crate::durable::create_dir_all_durable(dir)?,
+        OpenMode::MustExist => {
+            if !dir.join("CURRENT").is_file() {
+                return Err(Error::new(
+                    ErrorCode::BackendUnavailable,
+                    format!(
+                        "{} is not a LevelDB directory (no CURRENT file)",
+                        dir.display()
+                    ),
+                )
+                .with_path(dir));
+            }
+        }
+    }
+    dir.canonicalize().map_err(|e| Error::read_io(dir, &e))
+}
+
+fn open_shared(dir: &Path, mode: OpenMode) -> Result<SharedDb> {
+    let lock = FileLock::try_acquire(&dir.join("LOCK"))?;
+    let options = Options {
+        create_if_missing: mode == OpenMode::CreateIfMissing,
+        compressor: SNAPPY,
+        ..Options::default()
+    };
+    let db = DB::open(dir, options).map_err(|s| status_to_error(dir, s, "open"))?;
+    Ok(SharedDb {
+        db: Mutex::new(db),
+        _ofd_lock: lock,
+    })
+}
+
+fn status_to_error(dir: &Path, status: Status, action: &str) -> Error {
+    let code = match status.code {
+        StatusCode::LockError => ErrorCode::Locked,
+        StatusCode::Corruption | StatusCode::CompressionError | StatusCode::InvalidData => {
+            ErrorCode::Corrupt
+        }
+        _ if action == "write" || action == "delete" => ErrorCode::WriteFailed,
+        _ => ErrorCode::BackendUnavailable,
+    };
+    let next = match code {
+        ErrorCode::Locked => "stop the other process that has it open, then retry",
+        ErrorCode::Corrupt => {
+            "restore it from a verified backup (lookcoin-state rollback --dry-run shows how)"
+        }
+        _ => "check the directory exists, is readable and the disk is not full",
+    };
+    Error::new(
+        code,
+        format!(
+            "LevelDB {action} failed in {}: {} ({:?}); {next}",
+            dir.display(),
+            status.err,
+            status.code
+        ),
+    )
+    .with_path(dir)
+}

@@ -1,0 +1,95 @@
+//! The storage backends behind one trait: LevelDB, unified JSON and legacy v1 JSON.
+
+pub mod legacy_json;
+pub mod leveldb;
+pub mod unified;
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::record::ContractRecord;
+use crate::{Error, ErrorCode, Result};
+
+/// Which backend a store uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    /// rusty-leveldb on `<root>/leveldb`.
+    LevelDb,
+    /// `<root>/deployments/unified/<network>.unified.json`.
+    UnifiedJson,
+    /// Legacy v1 `<root>/deployments/<network>.json`, read-only.
+    Json,
+}
+
+impl BackendKind {
+    /// The name `getBackendType` returns (the old system's names).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendKind::LevelDb => "leveldb",
+            BackendKind::UnifiedJson => "unified-json",
+            BackendKind::Json => "json",
+        }
+    }
+
+    /// Parses a backend name as callers and `STATE_BACKEND` spell it.
+    pub fn parse(name: &str) -> Result<Self> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "leveldb" => Ok(BackendKind::LevelDb),
+            "unified" | "unified-json" => Ok(BackendKind::UnifiedJson),
+            "json" => Ok(BackendKind::Json),
+            other => Err(Error::new(
+                ErrorCode::ValidationFailed,
+                format!("unknown backend {other:?}; use leveldb, unified-json or json"),
+            )),
+        }
+    }
+}
+
+impl fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One stored entry as found on disk, before any judgement: used by integrity checks.
+#[derive(Debug)]
+pub struct RawEntry {
+    /// Where it lives: a LevelDB key, or `file#/json/pointer`.
+    pub location: String,
+    /// The chain the entry's key or file says it belongs to, when known.
+    pub expected_chain: Option<u64>,
+    /// The decoded record, or why it could not be decoded.
+    pub record: Result<ContractRecord>,
+}
+
+/// What every backend does. Errors are never turned into "not found".
+pub trait Backend: Send + Sync {
+    /// Which backend this is.
+    fn kind(&self) -> BackendKind;
+    /// The directory the backend stores in.
+    fn location(&self) -> PathBuf;
+    /// One record, `None` only when it does not exist.
+    fn get(&self, chain_id: u64, name: &str) -> Result<Option<ContractRecord>>;
+    /// Writes records of one chain as one atomic, durable unit.
+    fn put_batch(&self, chain_id: u64, records: &[ContractRecord]) -> Result<()>;
+    /// Every record of one chain.
+    fn list_chain(&self, chain_id: u64) -> Result<Vec<ContractRecord>>;
+    /// Every record of every chain.
+    fn list_all(&self) -> Result<Vec<ContractRecord>>;
+    /// Removes a record; `true` only when it existed.
+    fn delete(&self, chain_id: u64, name: &str) -> Result<bool>;
+    /// Every entry as stored, decodable or not.
+    fn scan_raw(&self) -> Result<Vec<RawEntry>>;
+    /// Proves the backend can be read right now.
+    fn probe(&self) -> Result<()>;
+    /// Releases files and locks; later calls fail with `BACKEND_UNAVAILABLE`.
+    fn close(&self) -> Result<()>;
+}
+
+/// The error of a call on a closed backend.
+pub(crate) fn closed_error(kind: BackendKind) -> Error {
+    Error::new(
+        ErrorCode::BackendUnavailable,
+        format!("the {kind} backend is closed; call initialize() again"),
+    )
+}

@@ -1,0 +1,339 @@
+//! Unified JSON backend: `<root>/deployments/unified/<network>.unified.json`.
+//!
+//! Writes are locked (in-process mutex + cross-process OFD lock on a sidecar lock file),
+//! compare-and-swap on the file's bytes and `fileVersion`, and durable atomic replaces.
+//! Reads are cached per file and revalidated by size, mtime and inode on every call.
+
+use std::collections::HashMap;
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use once_cell::sync::Lazy;
+
+use super::{Backend, BackendKind, RawEntry};
+use crate::chains::ChainMap;
+use crate::durable::{self, FileLock};
+use crate::record::ContractRecord;
+use crate::time::now_ms;
+use crate::unified::UnifiedFile;
+use crate::{Error, ErrorCode, Result};
+
+/// File name suffix of live unified files; backups and sprawl never end with it.
+pub const UNIFIED_SUFFIX: &str = ".unified.json";
+
+/// What identifies one version of a file on disk without reading it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Fingerprint {
+    len: u64,
+    mtime_ns: i128,
+    ino: u64,
+}
+
+#[derive(Debug, Clone)]
+struct Cached {
+    fingerprint: Fingerprint,
+    file: Arc<UnifiedFile>,
+}
+
+/// One mutex per file path for the whole process, so threads queue instead of polling the OFD lock.
+static WRITE_MUTEXES: Lazy<Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>> = Lazy::new(Default::default);
+
+/// The unified JSON backend.
+pub struct UnifiedBackend {
+    dir: PathBuf,
+    chains: ChainMap,
+    lock_timeout: Duration,
+    cache: Mutex<HashMap<PathBuf, Cached>>,
+}
+
+impl UnifiedBackend {
+    /// A backend on `dir` (created when missing).
+    pub fn open(dir: &Path, chains: ChainMap, lock_timeout: Duration) -> Result<Self> {
+        durable::create_dir_all_durable(dir)?;
+        Ok(UnifiedBackend {
+            dir: dir.to_path_buf(),
+            chains,
+            lock_timeout,
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The file that holds a chain.
+    pub fn file_path(&self, chain_id: u64) -> PathBuf {
+        self.dir.join(format!(
+            "{}{UNIFIED_SUFFIX}",
+            self.chains.network_name(chain_id)
+        ))
+    }
+
+    /// The sidecar file whose lock guards writes of `path`.
+    pub fn lock_path(path: &Path) -> PathBuf {
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        path.with_file_name(format!(".{name}.lock"))
+    }
+
+    /// Live unified files with the chain their name maps to (`None`: name not in the chain map).
+    pub fn live_files(&self) -> Result<Vec<(PathBuf, Option<u64>)>> {
+        let entries = fs::read_dir(&self.dir).map_err(|e| Error::read_io(&self.dir, &e))?;
+        let mut files = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::read_io(&self.dir, &e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(network) = name.strip_suffix(UNIFIED_SUFFIX) {
+                if !network.is_empty() && !network.starts_with('.') {
+                    files.push((entry.path(), self.chains.chain_id(network)));
+                }
+            }
+        }
+        files.sort();
+        Ok(files)
+    }
+
+    /// The parsed file at `path`, from cache when unchanged on disk; `None` when absent.
+    fn load(&self, path: &Path) -> Result<Option<Arc<UnifiedFile>>> {
+        let Some(fingerprint) = fingerprint(path)? else {
+            return Ok(None);
+        };
+        if let Some(hit) = self
+            .cache_lock()
+            .get(path)
+            .filter(|c| c.fingerprint == fingerprint)
+        {
+            return Ok(Some(hit.file.clone()));
+        }
+        let text = fs::read_to_string(path).map_err(|e| read_error(path, &e))?;
+        let file = Arc::new(UnifiedFile::parse(path, &text)?);
+        // Only cache what we read under the fingerprint we saw, so a racing write is re-read.
+        if fingerprint_of_len(path, text.len() as u64)? == Some(fingerprint) {
+            self.remember(path, fingerprint, file.clone());
+        }
+        Ok(Some(file))
+    }
+
+    /// The file of a chain, refusing one that claims another chain id.
+    fn load_chain(&self, chain_id: u64) -> Result<Option<Arc<UnifiedFile>>> {
+        let path = self.file_path(chain_id);
+        let file = self.load(&path)?;
+        if let Some(file) = &file {
+            check_claim(&path, file, chain_id)?;
+        }
+        Ok(file)
+    }
+
+    fn cache_lock(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, Cached>> {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn remember(&self, path: &Path, fingerprint: Fingerprint, file: Arc<UnifiedFile>) {
+        self.cache_lock()
+            .insert(path.to_path_buf(), Cached { fingerprint, file });
+    }
+
+    /// Read-modify-write of one chain's file under both locks. `change` returns whether it changed anything.
+    fn update<T>(
+        &self,
+        chain_id: u64,
+        change: impl FnOnce(&mut UnifiedFile) -> T,
+        changed: impl Fn(&T) -> bool,
+    ) -> Result<T> {
+        let path = self.file_path(chain_id);
+        let mutex = write_mutex(&path);
+        let _in_process = mutex.lock().unwrap_or_else(|p| p.into_inner());
+        let _cross_process = FileLock::acquire(&Self::lock_path(&path), self.lock_timeout)?;
+        let before = read_optional(&path)?;
+        let mut file = match &before {
+            Some(text) => {
+                let file = UnifiedFile::parse(&path, text)?;
+                check_claim(&path, &file, chain_id)?;
+                file
+            }
+            None => {
+                let network = self.chains.network_name(chain_id);
+                UnifiedFile::skeleton(chain_id, &network, self.chains.tier(chain_id), now_ms())
+            }
+        };
+        let outcome = change(&mut file);
+        if !changed(&outcome) {
+            return Ok(outcome);
+        }
+        file.stamp_write(now_ms());
+        let text = file.to_text();
+        // Compare-and-swap: a writer that ignores our lock (an old script) must not be overwritten.
+        if read_optional(&path)? != before {
+            return Err(conflict(&path, before.is_some()));
+        }
+        durable::write_atomic(&path, text.as_bytes())?;
+        if let Some(fp) = fingerprint(&path)? {
+            self.remember(&path, fp, Arc::new(file));
+        }
+        Ok(outcome)
+    }
+}
+
+impl Backend for UnifiedBackend {
+    fn kind(&self) -> BackendKind {
+        BackendKind::UnifiedJson
+    }
+
+    fn location(&self) -> PathBuf {
+        self.dir.clone()
+    }
+
+    fn get(&self, chain_id: u64, name: &str) -> Result<Option<ContractRecord>> {
+        Ok(self.load_chain(chain_id)?.and_then(|f| f.record(name)))
+    }
+
+    fn put_batch(&self, chain_id: u64, records: &[ContractRecord]) -> Result<()> {
+        self.update(
+            chain_id,
+            |file| {
+                let before = file.clone();
+                records.iter().for_each(|r| file.put(r));
+                *file != before
+            },
+            |changed| *changed,
+        )
+        .map(|_| ())
+    }
+
+    fn list_chain(&self, chain_id: u64) -> Result<Vec<ContractRecord>> {
+        Ok(self
+            .load_chain(chain_id)?
+            .map(|f| f.records())
+            .unwrap_or_default())
+    }
+
+    fn list_all(&self) -> Result<Vec<ContractRecord>> {
+        let mut out = Vec::new();
+        for (_, chain) in self.live_files()? {
+            // Files outside the chain map have no chain to answer for; validateIntegrity names them.
+            if let Some(chain_id) = chain {
+                out.extend(self.list_chain(chain_id)?);
+            }
+        }
+        Ok(out)
+    }
+
+    fn delete(&self, chain_id: u64, name: &str) -> Result<bool> {
+        if !self.file_path(chain_id).exists() {
+            return Ok(false);
+        }
+        self.update(chain_id, |file| file.remove(name), |removed| *removed)
+    }
+
+    fn scan_raw(&self) -> Result<Vec<RawEntry>> {
+        let mut out = Vec::new();
+        for (path, chain) in self.live_files()? {
+            let shown = path.display().to_string();
+            match self.load(&path) {
+                Ok(Some(file)) => {
+                    out.extend(file.entries().into_iter().map(|(ptr, record)| RawEntry {
+                        location: format!("{shown}#{ptr}"),
+                        expected_chain: chain,
+                        record: Ok(record),
+                    }))
+                }
+                Ok(None) => {}
+                Err(err) => out.push(RawEntry {
+                    location: shown,
+                    expected_chain: chain,
+                    record: Err(err),
+                }),
+            }
+        }
+        Ok(out)
+    }
+
+    fn probe(&self) -> Result<()> {
+        for (path, _) in self.live_files()? {
+            self.load(&path)?;
+        }
+        Ok(())
+    }
+
+    fn close(&self) -> Result<()> {
+        self.cache_lock().clear();
+        Ok(())
+    }
+}
+
+fn write_mutex(path: &Path) -> Arc<Mutex<()>> {
+    WRITE_MUTEXES
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .entry(path.to_path_buf())
+        .or_default()
+        .clone()
+}
+
+fn check_claim(path: &Path, file: &UnifiedFile, chain_id: u64) -> Result<()> {
+    if file.chain_id() == chain_id {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorCode::Corrupt,
+        format!(
+            "{} claims chainId {} but the chain map gives this file to chain {chain_id}; \
+             reading it would return another chain's addresses. Fix the file's chainId or the chainMap option",
+            path.display(),
+            file.chain_id()
+        ),
+    )
+    .with_path(path))
+}
+
+fn conflict(path: &Path, existed: bool) -> Error {
+    let what = if existed { "changed" } else { "was created" };
+    Error::new(
+        ErrorCode::Conflict,
+        format!(
+            "{} {what} while this write was in progress (a writer that does not take the lock?); \
+             nothing was written: re-read and retry",
+            path.display()
+        ),
+    )
+    .with_path(path)
+}
+
+fn read_error(path: &Path, err: &std::io::Error) -> Error {
+    if err.kind() == std::io::ErrorKind::InvalidData {
+        Error::new(
+            ErrorCode::Corrupt,
+            format!(
+                "{} is not UTF-8 text; restore it from a backup",
+                path.display()
+            ),
+        )
+        .with_path(path)
+    } else {
+        Error::read_io(path, err)
+    }
+}
+
+fn read_optional(path: &Path) -> Result<Option<String>> {
+    match fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(read_error(path, &e)),
+    }
+}
+
+fn fingerprint(path: &Path) -> Result<Option<Fingerprint>> {
+    match fs::metadata(path) {
+        Ok(meta) => Ok(Some(Fingerprint {
+            len: meta.len(),
+            mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
+            ino: meta.ino(),
+        })),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::read_io(path, &e)),
+    }
+}
+
+/// The fingerprint now, provided the file still has the length we read.
+fn fingerprint_of_len(path: &Path, len: u64) -> Result<Option<Fingerprint>> {
+    Ok(fingerprint(path)?.filter(|fp| fp.len == len))
+}

@@ -1,0 +1,17 @@
+//! lookcoin-state: the deployment state store of the LookCoin deploy scripts.
+//!
+//! The core modules know nothing of Node or C; `node` and `capi` are thin glue.
+
+pub mod backend;
+pub mod chains;
+pub mod durable;
+pub mod error;
+pub mod js_json;
+pub mod metrics;
+pub mod record;
+pub mod selection;
+pub mod store;
+pub mod time;
+pub mod unified;
+
+pub use error::{Error, ErrorCode, ErrorDetails, Result};

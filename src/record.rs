@@ -1,0 +1,374 @@
+//! `ContractRecord` (FORMATS §1.1), its LevelDB key (§1.2) and value encoding (§1.3).
+
+use serde_json::{Map, Value};
+
+use crate::js_json;
+use crate::{Error, ErrorCode, Result};
+
+/// The largest integer a JS number holds exactly; chain ids and timestamps must fit.
+pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+
+/// One deployed contract on one chain, as the deploy scripts read and write it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContractRecord {
+    /// Hardhat artifact name, possibly fully qualified (`path/To.sol:Name`); opaque, never a path.
+    pub contract_name: String,
+    /// EVM chain id.
+    pub chain_id: u64,
+    /// Hardhat `network.name` at write time, not normalised.
+    pub network_name: String,
+    /// Implementation address (for a proxy) or the contract address.
+    pub address: String,
+    /// keccak of the creation bytecode without metadata (§1.5), or empty for imported test rows.
+    pub factory_byte_code_hash: String,
+    /// Implementation hash, absent on some old rows.
+    pub implementation_hash: Option<String>,
+    /// Proxy address when the contract is behind a proxy.
+    pub proxy_address: Option<String>,
+    /// Constructor or initializer arguments, BigInts as decimal strings.
+    pub deployment_args: Option<Vec<Value>>,
+    /// Milliseconds since the Unix epoch.
+    pub timestamp: u64,
+}
+
+/// How strictly a record is checked before it is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteCheck {
+    /// New deployments: every address and hash well-formed.
+    Strict,
+    /// Records imported as they are: empty hashes allowed.
+    AllowEmptyHashes,
+}
+
+impl ContractRecord {
+    /// Decodes a record from its JSON form (a LevelDB value, an export entry or an API argument).
+    ///
+    /// Only the JS types of the required fields are checked here, so reads accept what
+    /// the real data holds; formats are checked by [`ContractRecord::check_for_write`].
+    pub fn from_json(value: &Value) -> std::result::Result<Self, String> {
+        let obj = value
+            .as_object()
+            .ok_or_else(|| format!("expected an object, found {}", type_name(value)))?;
+        Ok(ContractRecord {
+            contract_name: required_str(obj, "contractName")?,
+            chain_id: required_uint(obj, "chainId")?,
+            network_name: required_str(obj, "networkName")?,
+            address: required_str(obj, "address")?,
+            factory_byte_code_hash: required_str(obj, "factoryByteCodeHash")?,
+            implementation_hash: optional_str(obj, "implementationHash")?,
+            proxy_address: optional_str(obj, "proxyAddress")?,
+            deployment_args: optional_args(obj)?,
+            timestamp: required_uint(obj, "timestamp")?,
+        })
+    }
+
+    /// The JSON object in the field order the old scripts wrote (§1.3).
+    pub fn to_json(&self) -> Value {
+        let mut obj = Map::new();
+        obj.insert("contractName".into(), self.contract_name.clone().into());
+        obj.insert("chainId".into(), self.chain_id.into());
+        obj.insert("networkName".into(), self.network_name.clone().into());
+        obj.insert("address".into(), self.address.clone().into());
+        obj.insert(
+            "factoryByteCodeHash".into(),
+            self.factory_byte_code_hash.clone().into(),
+        );
+        if let Some(hash) = &self.implementation_hash {
+            obj.insert("implementationHash".into(), hash.clone().into());
+        }
+        if let Some(proxy) = &self.proxy_address {
+            obj.insert("proxyAddress".into(), proxy.clone().into());
+        }
+        if let Some(args) = &self.deployment_args {
+            obj.insert("deploymentArgs".into(), Value::Array(args.clone()));
+        }
+        obj.insert("timestamp".into(), self.timestamp.into());
+        Value::Object(obj)
+    }
+
+    /// The LevelDB value: compact `JSON.stringify` bytes, identical to the old scripts' output.
+    pub fn to_leveldb_value(&self) -> Vec<u8> {
+        js_json::to_compact(&self.to_json()).into_bytes()
+    }
+
+    /// Decodes a LevelDB value stored under `key`.
+    pub fn from_leveldb_value(key: &str, bytes: &[u8]) -> Result<Self> {
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            Error::new(
+                ErrorCode::Corrupt,
+                format!("LevelDB value of {key} is not UTF-8 ({e})"),
+            )
+            .with_key(key)
+        })?;
+        let value = js_json::parse(text).map_err(|e| {
+            Error::new(
+                ErrorCode::Corrupt,
+                format!("LevelDB value of {key} is not JSON ({e})"),
+            )
+            .with_key(key)
+        })?;
+        ContractRecord::from_json(&value).map_err(|e| {
+            Error::new(
+                ErrorCode::Corrupt,
+                format!("LevelDB value of {key} is not a contract record: {e}"),
+            )
+            .with_key(key)
+        })
+    }
+
+    /// The LevelDB key `<chainId>-<contractName>`.
+    pub fn key(&self) -> String {
+        contract_key(self.chain_id, &self.contract_name)
+    }
+
+    /// Checks a record before it is written: formats of addresses, hashes and ids.
+    pub fn check_for_write(&self, check: WriteCheck) -> Result<()> {
+        let fail =
+            |msg: String| Err(Error::new(ErrorCode::ValidationFailed, msg).with_key(self.key()));
+        if self.contract_name.is_empty() || self.contract_name.contains('\0') {
+            return fail("contractName must be a non-empty string without NUL".into());
+        }
+        if let Err(msg) = check_chain_id(self.chain_id) {
+            return fail(msg);
+        }
+        if self.network_name.is_empty() {
+            return fail(format!("networkName of {} is empty", self.contract_name));
+        }
+        check_address("address", &self.address).or_else(fail)?;
+        if let Some(proxy) = &self.proxy_address {
+            check_address("proxyAddress", proxy).or_else(fail)?;
+        }
+        let allow_empty = check == WriteCheck::AllowEmptyHashes;
+        check_hash(
+            "factoryByteCodeHash",
+            &self.factory_byte_code_hash,
+            allow_empty,
+        )
+        .or_else(fail)?;
+        if let Some(hash) = &self.implementation_hash {
+            check_hash("implementationHash", hash, allow_empty).or_else(fail)?;
+        }
+        if self.timestamp > MAX_SAFE_INTEGER {
+            return fail(format!(
+                "timestamp {} is not a safe integer",
+                self.timestamp
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The LevelDB key of a contract.
+pub fn contract_key(chain_id: u64, name: &str) -> String {
+    format!("{chain_id}-{name}")
+}
+
+/// Splits a LevelDB key into chain id and contract name.
+///
+/// Stricter than the old lenient parse: the chain id must be canonical decimal
+/// (`097` and `12abc` are rejected), so every accepted key round-trips.
+pub fn parse_key(key: &str) -> Result<(u64, &str)> {
+    let bad = |why: &str| {
+        Err(Error::new(
+            ErrorCode::ValidationFailed,
+            format!("LevelDB key {key:?} is not <chainId>-<contractName>: {why}"),
+        )
+        .with_key(key))
+    };
+    let Some((id, name)) = key.split_once('-') else {
+        return bad("no '-'");
+    };
+    if name.is_empty() {
+        return bad("empty contract name");
+    }
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) || id.starts_with('0') {
+        return bad("chain id is not a positive canonical decimal");
+    }
+    match id.parse::<u64>() {
+        Ok(n) if check_chain_id(n).is_ok() => Ok((n, name)),
+        _ => bad("chain id out of range"),
+    }
+}
+
+/// The key range `[start, end)` that holds exactly one chain: `.` is the byte after `-`.
+pub fn chain_key_range(chain_id: u64) -> (String, String) {
+    (format!("{chain_id}-"), format!("{chain_id}."))
+}
+
+/// A chain id must be a positive safe integer.
+pub fn check_chain_id(chain_id: u64) -> std::result::Result<(), String> {
+    if chain_id == 0 || chain_id > MAX_SAFE_INTEGER {
+        Err(format!("chainId {chain_id} is not a positive safe integer"))
+    } else {
+        Ok(())
+    }
+}
+
+/// Whether `s` is `0x` followed by exactly `digits` hex digits (any case).
+pub fn is_hex(s: &str, digits: usize) -> bool {
+    s.len() == digits + 2
+        && s.starts_with("0x")
+        && s.as_bytes()[2..].iter().all(u8::is_ascii_hexdigit)
+}
+
+fn check_address(field: &str, value: &str) -> std::result::Result<(), String> {
+    if is_hex(value, 40) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{field} {value:?} is not 0x followed by 40 hex digits"
+        ))
+    }
+}
+
+fn check_hash(field: &str, value: &str, allow_empty: bool) -> std::result::Result<(), String> {
+    if is_hex(value, 64) || (allow_empty && value.is_empty()) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{field} {value:?} is not 0x followed by 64 hex digits"
+        ))
+    }
+}
+
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn required_str(obj: &Map<String, Value>, field: &str) -> std::result::Result<String, String> {
+    match obj.get(field) {
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(other) => Err(format!(
+            "{field} is {}, expected a string",
+            type_name(other)
+        )),
+        None => Err(format!("{field} is missing")),
+    }
+}
+
+fn optional_str(
+    obj: &Map<String, Value>,
+    field: &str,
+) -> std::result::Result<Option<String>, String> {
+    match obj.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(_) => required_str(obj, field).map(Some),
+    }
+}
+
+fn required_uint(obj: &Map<String, Value>, field: &str) -> std::result::Result<u64, String> {
+    let value = obj
+        .get(field)
+        .ok_or_else(|| format!("{field} is missing"))?;
+    let n = value
+        .as_u64()
+        .or_else(|| {
+            // JS numbers arrive as doubles; accept those that are exact integers.
+            value
+                .as_f64()
+                .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= MAX_SAFE_INTEGER as f64)
+                .map(|f| f as u64)
+        })
+        .ok_or_else(|| format!("{field} is {value}, expected a non-negative integer"))?;
+    Ok(n)
+}
+
+fn optional_args(obj: &Map<String, Value>) -> std::result::Result<Option<Vec<Value>>, String> {
+    match obj.get("deploymentArgs") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(items)) => Ok(Some(items.clone())),
+        Some(other) => Err(format!(
+            "deploymentArgs is {}, expected an array",
+            type_name(other)
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> ContractRecord {
+        ContractRecord {
+            contract_name: "contracts/xchain/CrossChainRouter.sol:CrossChainRouter".into(),
+            chain_id: 56,
+            network_name: "bsc".into(),
+            address: format!("0x{}", "aB".repeat(20)),
+            factory_byte_code_hash: format!("0x{}", "1f".repeat(32)),
+            implementation_hash: Some(format!("0x{}", "1f".repeat(32))),
+            proxy_address: None,
+            deployment_args: Some(vec!["20000000000000000000000000".into(), 7.into()]),
+            timestamp: 1_754_362_971_780,
+        }
+    }
+
+    #[test]
+    fn value_keeps_the_old_field_order_and_round_trips() {
+        let record = sample();
+        let bytes = record.to_leveldb_value();
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        assert!(text.starts_with(r#"{"contractName":"contracts/xchain/CrossChainRouter.sol:CrossChainRouter","chainId":56,"networkName":"bsc","address":"#));
+        assert!(text.ends_with(
+            r#""deploymentArgs":["20000000000000000000000000",7],"timestamp":1754362971780}"#
+        ));
+        assert_eq!(
+            ContractRecord::from_leveldb_value(&record.key(), &bytes).unwrap(),
+            record
+        );
+    }
+
+    #[test]
+    fn keys_parse_strictly_and_keep_dashes_in_names() {
+        assert_eq!(parse_key("97-Look-Coin").unwrap(), (97, "Look-Coin"));
+        assert_eq!(
+            parse_key("56-contracts/x.sol:Y").unwrap(),
+            (56, "contracts/x.sol:Y")
+        );
+        for bad in ["LookCoin", "097-A", "12abc-A", "0-A", "-A", "97-"] {
+            assert_eq!(
+                parse_key(bad).unwrap_err().code,
+                ErrorCode::ValidationFailed,
+                "{bad}"
+            );
+        }
+        let (lo, hi) = chain_key_range(5);
+        assert!(lo.as_str() <= "5-A" && "5-A" < hi.as_str());
+        assert!(!("56-A" >= lo.as_str() && "56-A" < hi.as_str()));
+    }
+
+    #[test]
+    fn writes_are_checked_strictly() {
+        let mut record = sample();
+        record.check_for_write(WriteCheck::Strict).unwrap();
+        record.address = "0xefgh".into();
+        assert_eq!(
+            record.check_for_write(WriteCheck::Strict).unwrap_err().code,
+            ErrorCode::ValidationFailed
+        );
+        let mut record = sample();
+        record.factory_byte_code_hash.clear();
+        assert!(record.check_for_write(WriteCheck::Strict).is_err());
+        record
+            .check_for_write(WriteCheck::AllowEmptyHashes)
+            .unwrap();
+    }
+
+    #[test]
+    fn decoding_reports_what_is_wrong() {
+        let err = ContractRecord::from_leveldb_value("97-X", b"{\"contractName\":1}").unwrap_err();
+        assert_eq!(err.code, ErrorCode::Corrupt);
+        assert!(
+            err.message.contains("contractName is a number"),
+            "{}",
+            err.message
+        );
+        assert_eq!(err.details.key.as_deref(), Some("97-X"));
+    }
+}
