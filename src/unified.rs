@@ -287,7 +287,7 @@ impl UnifiedFile {
                 self.doc
                     .get("verification")?
                     .get("implementationHashes")?
-                    .get(n.as_ref() as &str),
+                    .get(*n),
             )
         });
         let implementation_hash = ext_str("implementationHash").or(verified_hash);
