@@ -136,6 +136,83 @@ impl Drop for FileLock {
     }
 }
 
+/// Exclusive right to read-modify-replace one file, leaving no lock file behind.
+///
+/// An existing file is locked itself (OFD lock); since the replace swaps its inode, the
+/// lock counts only when the locked inode is still the one at the path. A file that does
+/// not exist yet is guarded by a `flock` on its directory until it has been created.
+#[derive(Debug)]
+pub struct ReplaceLock {
+    _held: File,
+}
+
+/// Takes a [`ReplaceLock`] on `path`, waiting up to `timeout` (then `LOCK_TIMEOUT`).
+pub fn lock_for_replace(path: &Path, timeout: Duration) -> Result<ReplaceLock> {
+    let start = Instant::now();
+    let mut backoff = Duration::from_millis(1);
+    loop {
+        if let Some(held) = try_lock_for_replace(path)? {
+            return Ok(ReplaceLock { _held: held });
+        }
+        let elapsed = start.elapsed();
+        if elapsed >= timeout {
+            return Err(Error::new(
+                ErrorCode::LockTimeout,
+                format!(
+                    "timed out after {} ms waiting for another writer of {}; retry, or find the process that holds it",
+                    elapsed.as_millis(),
+                    path.display()
+                ),
+            )
+            .with_path(path));
+        }
+        std::thread::sleep(backoff.min(timeout - elapsed));
+        backoff = (backoff * 2).min(Duration::from_millis(20));
+    }
+}
+
+/// One attempt: the locked descriptor, or `None` when someone else holds it.
+fn try_lock_for_replace(path: &Path) -> Result<Option<File>> {
+    match OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(path)
+    {
+        Ok(file) => {
+            if !set_lock(&file, path)? {
+                return Ok(None);
+            }
+            let locked = file.metadata().map_err(|e| lock_io(path, "stat", &e))?;
+            let current = fs::metadata(path).ok();
+            Ok(current.filter(|m| same_inode(m, &locked)).map(|_| file))
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => lock_dir_for_create(path),
+        Err(e) => Err(lock_io(path, "open", &e)),
+    }
+}
+
+fn lock_dir_for_create(path: &Path) -> Result<Option<File>> {
+    let (dir, _) = split_target(path)?;
+    let handle = File::open(dir).map_err(|e| lock_io(dir, "open", &e))?;
+    // SAFETY: flock on a descriptor we own; no memory is passed.
+    if unsafe { libc::flock(handle.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        let err = io::Error::last_os_error();
+        return if err.kind() == io::ErrorKind::WouldBlock {
+            Ok(None)
+        } else {
+            Err(lock_io(dir, "lock", &err))
+        };
+    }
+    // Someone may have created the file while we waited: then lock the file instead.
+    Ok((!path.exists()).then_some(handle))
+}
+
+fn same_inode(a: &fs::Metadata, b: &fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    a.ino() == b.ino() && a.dev() == b.dev()
+}
+
 /// Whether some other open file description holds a lock on `path` (probe with F_OFD_GETLK; a missing file is not held). Does not create the file.
 pub fn is_locked_elsewhere(path: &Path) -> Result<bool> {
     // Read-only and without O_CREAT: probing must not create or need write access.

@@ -1,6 +1,6 @@
 //! Unified JSON backend: `<root>/deployments/unified/<network>.unified.json`.
 //!
-//! Writes are locked (in-process mutex + cross-process OFD lock on a sidecar lock file),
+//! Writes are locked (in-process mutex + cross-process lock on the file itself, no lock files),
 //! compare-and-swap on the file's bytes and `fileVersion`, and durable atomic replaces.
 //! Reads are cached per file and revalidated by size, mtime and inode on every call.
 
@@ -15,7 +15,7 @@ use once_cell::sync::Lazy;
 
 use super::{Backend, BackendKind, RawEntry};
 use crate::chains::ChainMap;
-use crate::durable::{self, FileLock};
+use crate::durable;
 use crate::record::ContractRecord;
 use crate::time::now_ms;
 use crate::unified::UnifiedFile;
@@ -67,12 +67,6 @@ impl UnifiedBackend {
             "{}{UNIFIED_SUFFIX}",
             self.chains.network_name(chain_id)
         ))
-    }
-
-    /// The sidecar file whose lock guards writes of `path`.
-    pub fn lock_path(path: &Path) -> PathBuf {
-        let name = path.file_name().unwrap_or_default().to_string_lossy();
-        path.with_file_name(format!(".{name}.lock"))
     }
 
     /// Live unified files with the chain their name maps to (`None`: name not in the chain map).
@@ -142,7 +136,7 @@ impl UnifiedBackend {
         let path = self.file_path(chain_id);
         let mutex = write_mutex(&path);
         let _in_process = mutex.lock().unwrap_or_else(|p| p.into_inner());
-        let _cross_process = FileLock::acquire(&Self::lock_path(&path), self.lock_timeout)?;
+        let _cross_process = durable::lock_for_replace(&path, self.lock_timeout)?;
         let before = read_optional(&path)?;
         let mut file = match &before {
             Some(text) => {
