@@ -3,11 +3,14 @@
 //! The core modules know nothing of Node or C; `node` and `capi` are thin glue.
 
 pub mod backend;
+pub mod capi;
 pub mod chains;
 pub mod durable;
 pub mod error;
 pub mod js_json;
 pub mod metrics;
+#[cfg(not(test))]
+mod node;
 pub mod record;
 pub mod selection;
 pub mod store;

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use once_cell::sync::Lazy;
 use rusty_leveldb::{LdbIterator, Options, Status, StatusCode, WriteBatch, DB};
 
+use super::leveldb_env::SyncedEnv;
 use super::{closed_error, Backend, BackendKind, RawEntry};
 use crate::durable::FileLock;
 use crate::record::{chain_key_range, contract_key, parse_key, ContractRecord};
@@ -249,6 +250,7 @@ fn open_shared(dir: &Path, mode: OpenMode) -> Result<SharedDb> {
     let options = Options {
         create_if_missing: mode == OpenMode::CreateIfMissing,
         compressor: SNAPPY,
+        env: std::rc::Rc::new(Box::new(SyncedEnv::new())),
         ..Options::default()
     };
     let db = DB::open(dir, options).map_err(|s| status_to_error(dir, s, "open"))?;

@@ -2,6 +2,7 @@
 
 pub mod legacy_json;
 pub mod leveldb;
+mod leveldb_env;
 pub mod unified;
 
 use std::fmt;

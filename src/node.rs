@@ -1,0 +1,668 @@
+//! Node.js glue (napi-rs v3): `createStateManager` and `class StateManager`.
+//!
+//! Every async method is an `AsyncTask` whose work runs on libuv's pool; core errors
+//! travel as values and become `StateManagerError`s (with `code` and `details`) in
+//! `resolve`, on the JS thread. Sync twins run the same task's `compute` + `resolve`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+// Not the bindgen prelude glob: its `Result` would shadow the core's.
+use napi::bindgen_prelude::{
+    Array, AsyncTask, JsObjectValue, Null, Object, ToNapiValue, TypeName, Undefined, Unknown,
+};
+use napi::{
+    sys, Env, JsValue, KeyCollectionMode, KeyConversion, KeyFilter, Status, Task, ValueType,
+};
+use napi_derive::napi;
+use serde_json::{Map, Value};
+
+use crate::backend::BackendKind;
+use crate::chains::ChainMap;
+use crate::js_json;
+use crate::metrics::{LatencyStats, MetricsSnapshot};
+use crate::record::{check_chain_id, ContractRecord};
+use crate::store::{
+    ExportOptions, Finding, IntegrityReport, QueryOptions, StateStore, StoreConfig,
+};
+use crate::{Error, ErrorCode};
+
+/// Options of `createStateManager` (the old config names are accepted).
+#[napi(object)]
+pub struct StateManagerConfig {
+    /// Project root; default: the current directory.
+    pub root: Option<String>,
+    /// LevelDB directory; default `<root>/leveldb`.
+    pub db_path: Option<String>,
+    /// Unified JSON directory; default `<root>/deployments/unified`.
+    pub json_path: Option<String>,
+    /// Legacy JSON directory; default `<root>/deployments`.
+    pub legacy_path: Option<String>,
+    /// Chain id → network file name overrides, e.g. `{ "9070": "akashic" }`.
+    pub chain_map: Option<HashMap<String, String>>,
+    /// How long a write waits for a file lock (ms); default 10000.
+    pub lock_timeout_ms: Option<u32>,
+}
+
+/// Filters of `queryContracts`.
+#[napi(object)]
+pub struct QueryOptionsJs {
+    /// One chain; 0 or absent means all.
+    pub chain_id: Option<f64>,
+    /// Exact contract name.
+    pub contract_name: Option<String>,
+    /// Exact network name.
+    pub network_name: Option<String>,
+    /// `timestamp`, `contractName` or `chainId`.
+    pub sort_by: Option<String>,
+    /// `asc` or `desc`.
+    pub sort_order: Option<String>,
+}
+
+/// Options of `exportAll`.
+#[napi(object)]
+pub struct ExportOptionsJs {
+    /// Only these chains.
+    pub chain_ids: Option<Vec<f64>>,
+    /// Drop dev chain 31337.
+    pub clean: Option<bool>,
+    /// Add backend metadata.
+    pub include_metadata: Option<bool>,
+    /// Pretty 2-space output.
+    pub pretty_print: Option<bool>,
+}
+
+/// One operation of a store, prepared on the JS thread and run off it.
+enum Op {
+    Open(Box<StoreConfig>),
+    Initialize,
+    Close,
+    Get(u64, String),
+    Has(u64, String),
+    Put(u64, Vec<ContractRecord>),
+    Delete(u64, String),
+    List(u64),
+    Query(QueryOptions),
+    Export(ExportOptions),
+    Import(String, bool),
+    Validate,
+    Healthy,
+    Metrics,
+    /// An argument was invalid: the promise rejects with this error.
+    Fail(Error),
+}
+
+/// What an operation produced, converted to JS in `resolve`.
+pub enum Reply {
+    /// `undefined`.
+    Unit,
+    /// Any JSON value.
+    Json(Value),
+    /// A new store.
+    Store(Arc<StateStore>),
+}
+
+/// The task behind every async method.
+pub struct StoreTask {
+    store: Option<Arc<StateStore>>,
+    op: Option<Op>,
+}
+
+impl Task for StoreTask {
+    type Output = crate::Result<Reply>;
+    type JsValue = Reply;
+
+    fn compute(&mut self) -> napi::Result<Self::Output> {
+        let op = self.op.take().unwrap_or(Op::Fail(Error::new(
+            ErrorCode::Internal,
+            "a task ran twice",
+        )));
+        Ok(run(self.store.as_deref(), op))
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
+        output.map_err(|e| to_js_error(&env, &e))
+    }
+}
+
+fn run(store: Option<&StateStore>, op: Op) -> crate::Result<Reply> {
+    let Some(store) = store else {
+        return match op {
+            Op::Open(config) => open(*config).map(|s| Reply::Store(Arc::new(s))),
+            Op::Fail(e) => Err(e),
+            _ => Err(Error::new(ErrorCode::Internal, "operation without a store")),
+        };
+    };
+    let json = |v: Value| Ok(Reply::Json(v));
+    match op {
+        Op::Open(_) => Err(Error::new(ErrorCode::Internal, "open on an open store")),
+        Op::Initialize => store.initialize().map(|_| Reply::Unit),
+        Op::Close => store.close().map(|_| Reply::Unit),
+        Op::Get(chain, name) => json(
+            store
+                .get_contract(chain, &name)?
+                .map_or(Value::Null, |r| r.to_json()),
+        ),
+        Op::Has(chain, name) => json(store.has_contract(chain, &name)?.into()),
+        Op::Put(chain, records) => store.put_contracts(chain, records).map(|_| Reply::Unit),
+        Op::Delete(chain, name) => json(store.delete_contract(chain, &name)?.into()),
+        Op::List(chain) => json(records_json(store.get_all_contracts(chain)?)),
+        Op::Query(options) => json(records_json(store.query_contracts(&options)?)),
+        Op::Export(options) => json(store.export_all(&options)?.into()),
+        Op::Import(doc, overwrite) => {
+            let summary = store.import_all(&doc, overwrite)?;
+            json(serde_json::json!({"imported": summary.imported, "skipped": summary.skipped}))
+        }
+        Op::Validate => json(integrity_json(&store.validate_integrity()?)),
+        Op::Healthy => json(store.is_healthy().into()),
+        Op::Metrics => json(metrics_json(&store.metrics())),
+        Op::Fail(e) => Err(e),
+    }
+}
+
+fn open(config: StoreConfig) -> crate::Result<StateStore> {
+    let store = StateStore::new(config)?;
+    store.initialize()?;
+    Ok(store)
+}
+
+/// Opens a state store and initializes it. `backend`: `leveldb`, `unified-json` (or
+/// `unified`), `json`, or null/`auto` for the selection rules (`.env.emergency`, env).
+#[napi(ts_return_type = "Promise<StateManager>")]
+pub fn create_state_manager(
+    backend: Option<String>,
+    config: Option<StateManagerConfig>,
+) -> AsyncTask<StoreTask> {
+    let op = match store_config(backend, config) {
+        Ok(config) => Op::Open(Box::new(config)),
+        Err(e) => Op::Fail(e),
+    };
+    AsyncTask::new(StoreTask {
+        store: None,
+        op: Some(op),
+    })
+}
+
+fn store_config(
+    backend: Option<String>,
+    config: Option<StateManagerConfig>,
+) -> crate::Result<StoreConfig> {
+    let config = config.unwrap_or(StateManagerConfig {
+        root: None,
+        db_path: None,
+        json_path: None,
+        legacy_path: None,
+        chain_map: None,
+        lock_timeout_ms: None,
+    });
+    let root = match config.root {
+        Some(root) => root.into(),
+        None => std::env::current_dir().map_err(|e| Error::read_io(".", &e))?,
+    };
+    let mut out = StoreConfig::new(root);
+    out.backend = match backend.as_deref().map(str::trim) {
+        None | Some("") | Some("auto") => None,
+        Some(name) => Some(BackendKind::parse(name)?),
+    };
+    out.db_path = config.db_path.map(Into::into);
+    out.unified_path = config.json_path.map(Into::into);
+    out.legacy_path = config.legacy_path.map(Into::into);
+    if let Some(map) = config.chain_map {
+        let overrides: Map<String, Value> = map.into_iter().map(|(k, v)| (k, v.into())).collect();
+        out.chains = ChainMap::with_overrides(&Value::Object(overrides))?;
+    }
+    if let Some(ms) = config.lock_timeout_ms {
+        out.lock_timeout = Duration::from_millis(u64::from(ms));
+    }
+    Ok(out)
+}
+
+/// A deployment state store, drop-in for the old TypeScript `IStateManager`.
+#[napi]
+pub struct StateManager {
+    store: Arc<StateStore>,
+}
+
+impl ToNapiValue for Reply {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
+        // SAFETY: forwarded to napi's own conversions with the same env.
+        unsafe {
+            match val {
+                Reply::Unit => Undefined::to_napi_value(env, ()),
+                Reply::Json(v) => JsonToJs::to_napi_value(env, JsonToJs(&v)),
+                Reply::Store(store) => StateManager::to_napi_value(env, StateManager { store }),
+            }
+        }
+    }
+}
+
+impl TypeName for Reply {
+    fn type_name() -> &'static str {
+        "any"
+    }
+    fn value_type() -> ValueType {
+        ValueType::Unknown
+    }
+}
+
+impl StateManager {
+    fn task(&self, op: crate::Result<Op>) -> AsyncTask<StoreTask> {
+        AsyncTask::new(self.task_now(op))
+    }
+
+    fn task_now(&self, op: crate::Result<Op>) -> StoreTask {
+        StoreTask {
+            store: Some(self.store.clone()),
+            op: Some(op.unwrap_or_else(Op::Fail)),
+        }
+    }
+
+    fn run_sync(&self, env: Env, op: crate::Result<Op>) -> napi::Result<Reply> {
+        let mut task = self.task_now(op);
+        let output = task.compute()?;
+        task.resolve(env, output)
+    }
+}
+
+#[napi]
+impl StateManager {
+    /// Opens the backend (idempotent).
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn initialize(&self) -> AsyncTask<StoreTask> {
+        self.task(Ok(Op::Initialize))
+    }
+
+    /// Closes the backend and releases its locks.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn close(&self) -> AsyncTask<StoreTask> {
+        self.task(Ok(Op::Close))
+    }
+
+    /// One record, or null when it does not exist (any other failure rejects).
+    #[napi(ts_return_type = "Promise<ContractRecord | null>")]
+    pub fn get_contract(&self, chain_id: f64, contract_name: String) -> AsyncTask<StoreTask> {
+        self.task(chain(chain_id).map(|c| Op::Get(c, contract_name)))
+    }
+
+    /// `getContract` on the calling thread.
+    #[napi(ts_return_type = "ContractRecord | null")]
+    pub fn get_contract_sync(
+        &self,
+        env: Env,
+        chain_id: f64,
+        contract_name: String,
+    ) -> napi::Result<Reply> {
+        self.run_sync(env, chain(chain_id).map(|c| Op::Get(c, contract_name)))
+    }
+
+    /// Whether a record exists.
+    #[napi(ts_return_type = "Promise<boolean>")]
+    pub fn has_contract(&self, chain_id: f64, contract_name: String) -> AsyncTask<StoreTask> {
+        self.task(chain(chain_id).map(|c| Op::Has(c, contract_name)))
+    }
+
+    /// Validates and durably writes one record (BigInt args stored as decimal strings).
+    #[napi(
+        ts_args_type = "chainId: number, contract: ContractRecordInput",
+        ts_return_type = "Promise<void>"
+    )]
+    pub fn put_contract(&self, chain_id: f64, contract: Unknown) -> AsyncTask<StoreTask> {
+        self.task(put_op(chain_id, vec![contract]))
+    }
+
+    /// `putContract` on the calling thread.
+    #[napi(
+        ts_args_type = "chainId: number, contract: ContractRecordInput",
+        ts_return_type = "void"
+    )]
+    pub fn put_contract_sync(
+        &self,
+        env: Env,
+        chain_id: f64,
+        contract: Unknown,
+    ) -> napi::Result<Reply> {
+        self.run_sync(env, put_op(chain_id, vec![contract]))
+    }
+
+    /// Writes records of one chain as one atomic batch.
+    #[napi(
+        ts_args_type = "chainId: number, contracts: ContractRecordInput[]",
+        ts_return_type = "Promise<void>"
+    )]
+    pub fn put_contracts(&self, chain_id: f64, contracts: Vec<Unknown>) -> AsyncTask<StoreTask> {
+        self.task(put_op(chain_id, contracts))
+    }
+
+    /// Removes a record; true only when it existed.
+    #[napi(ts_return_type = "Promise<boolean>")]
+    pub fn delete_contract(&self, chain_id: f64, contract_name: String) -> AsyncTask<StoreTask> {
+        self.task(chain(chain_id).map(|c| Op::Delete(c, contract_name)))
+    }
+
+    /// Every record of one chain.
+    #[napi(ts_return_type = "Promise<ContractRecord[]>")]
+    pub fn get_all_contracts(&self, chain_id: f64) -> AsyncTask<StoreTask> {
+        self.task(chain(chain_id).map(Op::List))
+    }
+
+    /// Records matching the filters.
+    #[napi(ts_return_type = "Promise<ContractRecord[]>")]
+    pub fn query_contracts(&self, options: Option<QueryOptionsJs>) -> AsyncTask<StoreTask> {
+        self.task(query_options(options).map(Op::Query))
+    }
+
+    /// The export document as JSON text.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn export_all(&self, options: Option<ExportOptionsJs>) -> AsyncTask<StoreTask> {
+        self.task(export_options(options).map(Op::Export))
+    }
+
+    /// Imports an export document (text or object): all records or none.
+    #[napi(
+        ts_args_type = "data: string | object, overwrite?: boolean",
+        ts_return_type = "Promise<{ imported: number; skipped: number }>"
+    )]
+    pub fn import_all(&self, data: Unknown, overwrite: Option<bool>) -> AsyncTask<StoreTask> {
+        let doc = import_text(data);
+        self.task(doc.map(|d| Op::Import(d, overwrite.unwrap_or(false))))
+    }
+
+    /// Checks every stored entry.
+    #[napi(ts_return_type = "Promise<IntegrityReport>")]
+    pub fn validate_integrity(&self) -> AsyncTask<StoreTask> {
+        self.task(Ok(Op::Validate))
+    }
+
+    /// Measured latencies (ms) and error counts.
+    #[napi(ts_return_type = "Promise<StateMetrics>")]
+    pub fn get_metrics(&self) -> AsyncTask<StoreTask> {
+        self.task(Ok(Op::Metrics))
+    }
+
+    /// Really probes the backend.
+    #[napi(ts_return_type = "Promise<boolean>")]
+    pub fn is_healthy(&self) -> AsyncTask<StoreTask> {
+        self.task(Ok(Op::Healthy))
+    }
+
+    /// `leveldb`, `unified-json` or `json`.
+    #[napi]
+    pub fn get_backend_type(&self) -> String {
+        self.store.backend_type().to_string()
+    }
+
+    /// Which backend was chosen and why.
+    #[napi(ts_return_type = "{ backend: string; reason: string }")]
+    pub fn get_backend_selection(&self) -> Reply {
+        let selection = self.store.selection();
+        Reply::Json(
+            serde_json::json!({"backend": selection.kind.as_str(), "reason": selection.reason}),
+        )
+    }
+}
+
+/// A JS number that must be a chain id.
+fn chain(value: f64) -> crate::Result<u64> {
+    let invalid = || {
+        Error::new(
+            ErrorCode::ValidationFailed,
+            format!("chainId {value} is not a positive safe integer"),
+        )
+    };
+    if value.fract() != 0.0 || value < 1.0 {
+        return Err(invalid());
+    }
+    check_chain_id(value as u64).map_err(|_| invalid())?;
+    Ok(value as u64)
+}
+
+/// Converts JS records for a write; a missing `chainId` is taken from the argument.
+fn put_op(chain_id: f64, contracts: Vec<Unknown>) -> crate::Result<Op> {
+    let chain_id = chain(chain_id)?;
+    let mut records = Vec::with_capacity(contracts.len());
+    for contract in contracts {
+        let mut value = js_to_json(contract)?.unwrap_or(Value::Null);
+        if let Value::Object(obj) = &mut value {
+            obj.entry("chainId").or_insert(chain_id.into());
+            if obj.get("timestamp").is_none_or(Value::is_null) {
+                obj.insert("timestamp".into(), 0.into());
+            }
+        }
+        let record = ContractRecord::from_json(&value).map_err(|why| {
+            Error::new(
+                ErrorCode::ValidationFailed,
+                format!("invalid contract record: {why}"),
+            )
+        })?;
+        records.push(record);
+    }
+    Ok(Op::Put(chain_id, records))
+}
+
+fn query_options(options: Option<QueryOptionsJs>) -> crate::Result<QueryOptions> {
+    let Some(o) = options else {
+        return Ok(QueryOptions::default());
+    };
+    let chain_id = match o.chain_id {
+        None => None,
+        Some(0.0) => None,
+        Some(id) => Some(chain(id)?),
+    };
+    Ok(QueryOptions {
+        chain_id,
+        contract_name: o.contract_name,
+        network_name: o.network_name,
+        sort_by: o.sort_by,
+        sort_order: o.sort_order,
+    })
+}
+
+fn export_options(options: Option<ExportOptionsJs>) -> crate::Result<ExportOptions> {
+    let Some(o) = options else {
+        return Ok(ExportOptions::default());
+    };
+    let chain_ids = o
+        .chain_ids
+        .map(|ids| ids.into_iter().map(chain).collect())
+        .transpose()?;
+    Ok(ExportOptions {
+        chain_ids,
+        clean: o.clean.unwrap_or(false),
+        include_metadata: o.include_metadata.unwrap_or(false),
+        pretty: o.pretty_print.unwrap_or(true),
+    })
+}
+
+fn import_text(data: Unknown) -> crate::Result<String> {
+    match js_to_json(data)? {
+        Some(Value::String(text)) => Ok(text),
+        Some(value @ Value::Object(_)) => Ok(js_json::to_compact(&value)),
+        _ => Err(Error::new(
+            ErrorCode::ValidationFailed,
+            "importAll takes an export document (string or object)",
+        )),
+    }
+}
+
+fn records_json(records: Vec<ContractRecord>) -> Value {
+    Value::Array(records.iter().map(ContractRecord::to_json).collect())
+}
+
+fn integrity_json(report: &IntegrityReport) -> Value {
+    let line = |f: &Finding| format!("{}: {}", f.location, f.message);
+    let finding = |severity: &str, f: &Finding| serde_json::json!({"severity": severity, "code": f.code, "location": f.location, "message": f.message});
+    let findings: Vec<Value> = report
+        .errors
+        .iter()
+        .map(|f| finding("error", f))
+        .chain(report.warnings.iter().map(|f| finding("warning", f)))
+        .collect();
+    serde_json::json!({
+        "isValid": report.is_valid,
+        "errors": report.errors.iter().map(line).collect::<Vec<_>>(),
+        "warnings": report.warnings.iter().map(line).collect::<Vec<_>>(),
+        "findings": findings,
+        "contractCount": report.contract_count,
+        "lastValidated": report.last_validated,
+    })
+}
+
+fn metrics_json(m: &MetricsSnapshot) -> Value {
+    let stats = |s: &LatencyStats| serde_json::json!({"count": s.count, "meanMs": s.mean_ms, "p50Ms": s.p50_ms, "p99Ms": s.p99_ms});
+    serde_json::json!({
+        "readLatency": m.read.mean_ms,
+        "writeLatency": m.write.mean_ms,
+        "queryLatency": m.query.mean_ms,
+        "errorRate": m.error_rate,
+        "errors": m.errors,
+        "reads": stats(&m.read),
+        "writes": stats(&m.write),
+        "queries": stats(&m.query),
+    })
+}
+
+/// A core error as a JS `Error` with `name`, `code` and `details`. Runs on the JS thread.
+fn to_js_error(env: &Env, e: &Error) -> napi::Error {
+    build_js_error(env, e).unwrap_or_else(|_| {
+        napi::Error::new(Status::GenericFailure, format!("{}: {}", e.code, e.message))
+    })
+}
+
+fn build_js_error(env: &Env, e: &Error) -> napi::Result<napi::Error> {
+    let mut obj = env.create_error(napi::Error::new(Status::GenericFailure, e.message.clone()))?;
+    obj.set_named_property("name", "StateManagerError")?;
+    obj.set_named_property("code", e.code.as_str())?;
+    let mut details = Map::new();
+    if let Some(path) = &e.details.path {
+        details.insert("path".into(), path.clone().into());
+    }
+    if let Some(key) = &e.details.key {
+        details.insert("key".into(), key.clone().into());
+    }
+    if let Some(offset) = e.details.offset {
+        details.insert("offset".into(), offset.into());
+    }
+    obj.set_named_property("details", JsonToJs(&Value::Object(details)))?;
+    // Keeps a reference to this very object, so the rejection carries its properties.
+    Ok(napi::Error::from(obj.to_unknown()))
+}
+
+/// How deep a JS value may nest (also stops cycles).
+const MAX_DEPTH: u32 = 256;
+
+/// A JS value as JSON, `JSON.stringify` style, with BigInt as its decimal string.
+/// `None` for values JSON drops (undefined, functions, symbols).
+fn js_to_json(value: Unknown<'_>) -> crate::Result<Option<Value>> {
+    js_to_json_at(value, MAX_DEPTH).map_err(|e| {
+        Error::new(
+            ErrorCode::ValidationFailed,
+            format!("argument cannot be stored as JSON: {}", e.reason),
+        )
+    })
+}
+
+fn js_to_json_at(v: Unknown<'_>, depth: u32) -> napi::Result<Option<Value>> {
+    Ok(Some(match v.get_type()? {
+        ValueType::Undefined | ValueType::Function | ValueType::Symbol | ValueType::External => {
+            return Ok(None)
+        }
+        ValueType::Null => Value::Null,
+        // SAFETY (all casts): the type was just checked.
+        ValueType::Boolean => Value::Bool(unsafe { v.cast::<bool>()? }),
+        ValueType::Number => number_json(unsafe { v.cast::<f64>()? }),
+        ValueType::String => Value::String(unsafe { v.cast::<String>()? }),
+        ValueType::BigInt => Value::String(v.coerce_to_string()?.into_utf8()?.into_owned()?),
+        ValueType::Object if depth == 0 => {
+            return Err(napi::Error::new(
+                Status::InvalidArg,
+                "value nests too deeply (or is cyclic)",
+            ))
+        }
+        ValueType::Object => object_json(unsafe { v.cast::<Object>()? }, depth - 1)?,
+        other => {
+            return Err(napi::Error::new(
+                Status::InvalidArg,
+                format!("a JS {other} is not JSON"),
+            ))
+        }
+    }))
+}
+
+fn number_json(n: f64) -> Value {
+    if n.is_finite() && n.fract() == 0.0 && n.abs() < 9_007_199_254_740_992.0 {
+        Value::from(n as i64)
+    } else {
+        serde_json::Number::from_f64(n).map_or(Value::Null, Value::Number)
+    }
+}
+
+fn object_json(obj: Object, depth: u32) -> napi::Result<Value> {
+    if obj.is_array()? {
+        let len = obj.get_array_length()?;
+        let mut items = Vec::with_capacity(len as usize);
+        for i in 0..len {
+            items.push(js_to_json_at(obj.get_element(i)?, depth)?.unwrap_or(Value::Null));
+        }
+        return Ok(Value::Array(items));
+    }
+    let keys = obj.get_all_property_names(
+        KeyCollectionMode::OwnOnly,
+        KeyFilter::Enumerable,
+        KeyConversion::NumbersToStrings,
+    )?;
+    let mut map = Map::new();
+    for i in 0..keys.get_array_length()? {
+        let key: Unknown = keys.get_element(i)?;
+        if key.get_type()? != ValueType::String {
+            continue;
+        }
+        // SAFETY: checked to be a string just above.
+        let key: String = unsafe { key.cast()? };
+        if let Some(value) = js_to_json_at(obj.get_named_property(&key)?, depth)? {
+            map.insert(key, value);
+        }
+    }
+    Ok(Value::Object(map))
+}
+
+/// A borrowed JSON value converted to JS on return.
+struct JsonToJs<'a>(&'a Value);
+
+impl TypeName for JsonToJs<'_> {
+    fn type_name() -> &'static str {
+        "any"
+    }
+    fn value_type() -> ValueType {
+        ValueType::Unknown
+    }
+}
+
+impl ToNapiValue for JsonToJs<'_> {
+    unsafe fn to_napi_value(raw_env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
+        let env = Env::from_raw(raw_env);
+        // SAFETY: napi's own conversions, same env, on the JS thread.
+        unsafe {
+            match val.0 {
+                Value::Null => Null::to_napi_value(raw_env, Null),
+                Value::Bool(b) => bool::to_napi_value(raw_env, *b),
+                Value::Number(n) => match n.as_i64() {
+                    Some(i) => i64::to_napi_value(raw_env, i),
+                    None => f64::to_napi_value(raw_env, n.as_f64().unwrap_or(f64::NAN)),
+                },
+                Value::String(s) => <&str>::to_napi_value(raw_env, s.as_str()),
+                Value::Array(items) => {
+                    let array = Array::from_vec(&env, items.iter().map(JsonToJs).collect())?;
+                    Array::to_napi_value(raw_env, array)
+                }
+                Value::Object(map) => {
+                    let mut obj = Object::new(&env)?;
+                    for (k, v) in map {
+                        obj.set(k, JsonToJs(v))?;
+                    }
+                    Object::to_napi_value(raw_env, obj)
+                }
+            }
+        }
+    }
+}
