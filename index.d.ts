@@ -69,6 +69,20 @@ export interface StateManagerError extends Error {
   details: { path?: string; key?: string; offset?: number }
 }
 
+/** Records of one chain in a workspace summary. */
+export interface ChainSummary {
+  chainId: number
+  count: number
+  contracts: Array<{ name: string; address: string }>
+}
+
+/** What `describeWorkspace` returns. */
+export interface WorkspaceSummary {
+  root: string
+  unified: { total: number; chains: ChainSummary[] }
+  backupLeveldb?: { path: string; chains: { total: number; chains: ChainSummary[] } }
+}
+
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
@@ -118,10 +132,19 @@ export declare class StateManager {
 }
 
 /**
+ * Builds a sample workspace shaped like LookCoin's (26 contracts on 5 chains, unified
+ * files, a migration backup holding LevelDB) in an empty or new folder.
+ */
+export declare function createSampleWorkspace(root: string): Promise<void>
+
+/**
  * Opens a state store and initializes it. `backend`: `leveldb`, `unified-json` (or
  * `unified`), `json`, or null/`auto` for the selection rules (`.env.emergency`, env).
  */
 export declare function createStateManager(backend?: string | undefined | null, config?: StateManagerConfig | undefined | null): Promise<StateManager>
+
+/** What a workspace holds: unified records per chain and the newest backup's LevelDB records. */
+export declare function describeWorkspace(root: string): Promise<WorkspaceSummary>
 
 /** Options of `exportAll`. */
 export interface ExportOptionsJs {

@@ -836,4 +836,6 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.StateManager = nativeBinding.StateManager
+module.exports.createSampleWorkspace = nativeBinding.createSampleWorkspace
 module.exports.createStateManager = nativeBinding.createStateManager
+module.exports.describeWorkspace = nativeBinding.describeWorkspace

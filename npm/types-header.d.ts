@@ -68,3 +68,17 @@ export interface StateManagerError extends Error {
     | 'STATE_CORRUPT' | 'STATE_LOCKED' | 'INVALID_ARGUMENT' | 'INTERNAL_ERROR'
   details: { path?: string; key?: string; offset?: number }
 }
+
+/** Records of one chain in a workspace summary. */
+export interface ChainSummary {
+  chainId: number
+  count: number
+  contracts: Array<{ name: string; address: string }>
+}
+
+/** What `describeWorkspace` returns. */
+export interface WorkspaceSummary {
+  root: string
+  unified: { total: number; chains: ChainSummary[] }
+  backupLeveldb?: { path: string; chains: { total: number; chains: ChainSummary[] } }
+}

@@ -12,6 +12,7 @@ pub mod metrics;
 #[cfg(not(test))]
 mod node;
 pub mod record;
+pub mod sample;
 pub mod selection;
 pub mod store;
 pub mod time;

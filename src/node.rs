@@ -5,6 +5,7 @@
 //! `resolve`, on the JS thread. Sync twins run the same task's `compute` + `resolve`.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,6 +24,7 @@ use crate::chains::ChainMap;
 use crate::js_json;
 use crate::metrics::{LatencyStats, MetricsSnapshot};
 use crate::record::{check_chain_id, ContractRecord};
+use crate::sample;
 use crate::store::{
     ExportOptions, Finding, IntegrityReport, QueryOptions, StateStore, StoreConfig,
 };
@@ -76,6 +78,8 @@ pub struct ExportOptionsJs {
 /// One operation of a store, prepared on the JS thread and run off it.
 enum Op {
     Open(Box<StoreConfig>),
+    CreateSample(PathBuf),
+    Describe(PathBuf),
     Initialize,
     Close,
     Get(u64, String),
@@ -130,13 +134,18 @@ fn run(store: Option<&StateStore>, op: Op) -> crate::Result<Reply> {
     let Some(store) = store else {
         return match op {
             Op::Open(config) => open(*config).map(|s| Reply::Store(Arc::new(s))),
+            Op::CreateSample(root) => sample::create_sample_workspace(&root).map(|_| Reply::Unit),
+            Op::Describe(root) => sample::describe_workspace(&root).map(Reply::Json),
             Op::Fail(e) => Err(e),
             _ => Err(Error::new(ErrorCode::Internal, "operation without a store")),
         };
     };
     let json = |v: Value| Ok(Reply::Json(v));
     match op {
-        Op::Open(_) => Err(Error::new(ErrorCode::Internal, "open on an open store")),
+        Op::Open(_) | Op::CreateSample(_) | Op::Describe(_) => Err(Error::new(
+            ErrorCode::Internal,
+            "a workspace task given a store",
+        )),
         Op::Initialize => store.initialize().map(|_| Reply::Unit),
         Op::Close => store.close().map(|_| Reply::Unit),
         Op::Get(chain, name) => json(
@@ -181,6 +190,25 @@ pub fn create_state_manager(
     AsyncTask::new(StoreTask {
         store: None,
         op: Some(op),
+    })
+}
+
+/// Builds a sample workspace shaped like LookCoin's (26 contracts on 5 chains, unified
+/// files, a migration backup holding LevelDB) in an empty or new folder.
+#[napi(ts_return_type = "Promise<void>")]
+pub fn create_sample_workspace(root: String) -> AsyncTask<StoreTask> {
+    AsyncTask::new(StoreTask {
+        store: None,
+        op: Some(Op::CreateSample(root.into())),
+    })
+}
+
+/// What a workspace holds: unified records per chain and the newest backup's LevelDB records.
+#[napi(ts_return_type = "Promise<WorkspaceSummary>")]
+pub fn describe_workspace(root: String) -> AsyncTask<StoreTask> {
+    AsyncTask::new(StoreTask {
+        store: None,
+        op: Some(Op::Describe(root.into())),
     })
 }
 
