@@ -446,6 +446,12 @@ mod tests {
     }
 
     #[test]
+    fn handles_may_be_shared_between_threads_as_documented() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<LcsStore>();
+    }
+
+    #[test]
     fn last_error_is_per_thread() {
         assert_eq!(guard(|| Err(invalid("here"))), LcsStatus::InvalidArgument);
         std::thread::spawn(|| assert!(lcs_last_error_message().is_null()))

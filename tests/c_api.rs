@@ -1,0 +1,98 @@
+//! The C API from C: compiles tests/c/read_fixture.c against the header and the cdylib of
+//! this test run, and runs it on a copy of the backup LevelDB of the LookCoin workspace.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The cdylib cargo built for this test run: integration tests link the rlib, but the lib is
+/// compiled once for both crate types, so `liblookcoin_state.so` sits beside the test binary.
+fn cdylib_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary knows its path");
+    let dir = exe
+        .parent()
+        .expect("the test binary is in a directory")
+        .to_path_buf();
+    assert!(
+        dir.join("liblookcoin_state.so").is_file(),
+        "liblookcoin_state.so not found in {}; cargo should have built it with this test",
+        dir.display()
+    );
+    dir
+}
+
+/// Compiles the C program with the strictness C users may build with (`CC` overrides gcc).
+fn compile(source: &Path, lib_dir: &Path, exe: &Path) {
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let cc = std::env::var_os("CC").unwrap_or_else(|| "gcc".into());
+    let output = Command::new(&cc)
+        .args(["-std=c11", "-Wall", "-Wextra", "-Werror"])
+        .arg(format!("-I{}", crate_dir.join("include").display()))
+        .arg(source)
+        .arg("-o")
+        .arg(exe)
+        .arg(format!("-L{}", lib_dir.display()))
+        .arg("-llookcoin_state")
+        .arg(format!("-Wl,-rpath,{}", lib_dir.display()))
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cc:?} (a C compiler is needed): {e}"));
+    assert!(
+        output.status.success(),
+        "compiling {} failed:\n{}",
+        source.display(),
+        text(&output)
+    );
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "--- stdout\n{}--- stderr\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[test]
+fn c_program_reads_and_writes_the_fixture_database() {
+    let fx = fixtures_or_skip!();
+    let tmp = common::temp_dir("capi");
+    let root = tmp.join("root");
+    common::copy_tree(
+        &fx.join(common::BACKUP).join("leveldb/current"),
+        &root.join("leveldb"),
+    );
+
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c/read_fixture.c");
+    let exe = tmp.join("read_fixture");
+    compile(&source, &cdylib_dir(), &exe);
+
+    let output = Command::new(&exe).arg(&root).output().unwrap();
+    let all = text(&output);
+    assert!(
+        output.status.success(),
+        "read_fixture failed ({}):\n{all}",
+        output.status
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    for line in [
+        "ok: 97-LookCoin has address 0x5838A9f96E72eA83317D155F31AB660832533bAB",
+        "chain 97: 9 records",
+        "ok: a missing contract is NOT_FOUND with a NULL json",
+        "ok: a NULL store is INVALID_ARGUMENT with a message",
+        "ok: an invalid UTF-8 name is INVALID_ARGUMENT",
+        "ok: read 97-CApiProbe back",
+        "ok: an address 0xefgh is VALIDATION_FAILED",
+        "ok: close the store",
+        "all checks passed",
+    ] {
+        assert!(
+            stdout.lines().any(|l| l == line),
+            "missing line {line:?} in:\n{all}"
+        );
+    }
+    assert!(stdout
+        .lines()
+        .any(|l| l.starts_with("97-LookCoin: {\"contractName\":\"LookCoin\"")));
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
