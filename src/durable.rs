@@ -674,6 +674,40 @@ mod tests {
         releaser.join().unwrap();
     }
 
+    #[test]
+    fn replace_lock_follows_the_file_across_a_replace() {
+        let t = TestDir::new("replace");
+        let p = t.0.join("state.json");
+        write_atomic(&p, b"v1").unwrap();
+        let first = lock_for_replace(&p, Duration::from_secs(5)).unwrap();
+        let waiter_path = p.clone();
+        let waiter = std::thread::spawn(move || {
+            let _lock = lock_for_replace(&waiter_path, Duration::from_secs(5)).unwrap();
+            // Held only after the first writer's replace: it must see v2, not the old inode.
+            fs::read(&waiter_path).unwrap()
+        });
+        std::thread::sleep(Duration::from_millis(30));
+        write_atomic(&p, b"v2").unwrap();
+        drop(first);
+        assert_eq!(waiter.join().unwrap(), b"v2");
+        let held = lock_for_replace(&p, Duration::from_secs(1)).unwrap();
+        let err = lock_for_replace(&p, Duration::from_millis(30)).unwrap_err();
+        assert_eq!(err.code, ErrorCode::LockTimeout);
+        drop(held);
+    }
+
+    #[test]
+    fn replace_lock_on_a_missing_file_creates_nothing() {
+        let t = TestDir::new("create");
+        let p = t.0.join("new.json");
+        let lock = lock_for_replace(&p, Duration::from_secs(1)).unwrap();
+        assert!(t.names().is_empty());
+        let err = lock_for_replace(&p, Duration::from_millis(30)).unwrap_err();
+        assert_eq!(err.code, ErrorCode::LockTimeout);
+        drop(lock);
+        lock_for_replace(&p, Duration::from_secs(1)).unwrap();
+    }
+
     /// Kills the child on drop so a failing assertion does not leave it running.
     struct KillOnDrop(Child);
 
