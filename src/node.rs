@@ -11,7 +11,7 @@ use std::time::Duration;
 
 // Not the bindgen prelude glob: its `Result` would shadow the core's.
 use napi::bindgen_prelude::{
-    Array, AsyncTask, JsObjectValue, Null, Object, ToNapiValue, TypeName, Undefined, Unknown,
+    AsyncTask, Function, JsObjectValue, Null, Object, ToNapiValue, TypeName, Undefined, Unknown,
 };
 use napi::{
     sys, Env, JsValue, KeyCollectionMode, KeyConversion, KeyFilter, Status, Task, ValueType,
@@ -654,6 +654,13 @@ fn object_json(obj: Object, depth: u32) -> napi::Result<Value> {
     Ok(Value::Object(map))
 }
 
+/// `JSON.parse(text)` in the calling JS context.
+fn json_parse(env: &Env, text: &str) -> napi::Result<sys::napi_value> {
+    let json: Object = env.get_global()?.get_named_property("JSON")?;
+    let parse: Function<&str, Unknown> = json.get_named_property("parse")?;
+    Ok(parse.apply(json, text)?.raw())
+}
+
 /// A borrowed JSON value converted to JS on return.
 struct JsonToJs<'a>(&'a Value);
 
@@ -679,17 +686,9 @@ impl ToNapiValue for JsonToJs<'_> {
                     None => f64::to_napi_value(raw_env, n.as_f64().unwrap_or(f64::NAN)),
                 },
                 Value::String(s) => <&str>::to_napi_value(raw_env, s.as_str()),
-                Value::Array(items) => {
-                    let array = Array::from_vec(&env, items.iter().map(JsonToJs).collect())?;
-                    Array::to_napi_value(raw_env, array)
-                }
-                Value::Object(map) => {
-                    let mut obj = Object::new(&env)?;
-                    for (k, v) in map {
-                        obj.set(k, JsonToJs(v))?;
-                    }
-                    Object::to_napi_value(raw_env, obj)
-                }
+                // One JSON.parse in V8 beats a napi call per property (≈1 µs against ≈8 µs
+                // for a record, measured in bench/).
+                Value::Array(_) | Value::Object(_) => json_parse(&env, &js_json::to_compact(val.0)),
             }
         }
     }
