@@ -120,25 +120,19 @@ describe('StateManagerError', () => {
     await rejectsWith(mgr.queryContracts(), 'BACKEND_UNAVAILABLE')
   })
 
-  test(
-    'a wrongly typed argument rejects with a StateManagerError (not a synchronous napi throw)',
-    {
-      todo:
-        'addon bug: getContract("97", …) / getContract(97) throw synchronously a plain Error ' +
-        '(name "Error", code "NumberExpected"/"StringExpected") from napi argument conversion',
-    },
-    async (t) => {
-      const mgr = await open(t, 'unified-json', tmpDir(t))
-      for (const call of [() => mgr.getContract('97', 'LookCoin'), () => mgr.getContract(97)]) {
-        let promise
-        assert.doesNotThrow(() => {
-          promise = call()
-        }, 'must return a promise, not throw')
-        const err = await rejectsWith(promise, 'VALIDATION_FAILED')
-        assert.ok(err instanceof Error)
-      }
-    },
-  )
+  test('a wrongly typed argument rejects with a StateManagerError (not a synchronous napi throw)', { skip }, async (t) => {
+    const mgr = await open(t, 'unified-json', unifiedRoot(t))
+    for (const call of [() => mgr.getContract({}, 'LookCoin'), () => mgr.getContract(97), () => mgr.putContracts(97, 5)]) {
+      let promise
+      assert.doesNotThrow(() => {
+        promise = call()
+      }, 'must return a promise, not throw')
+      const err = await rejectsWith(promise, 'VALIDATION_FAILED')
+      assert.ok(err instanceof Error)
+    }
+    // The old scripts sometimes passed chain ids as decimal strings: those still work.
+    assert.deepEqual(await mgr.getContract('97', 'LookCoin'), await mgr.getContract(97, 'LookCoin'))
+  })
 })
 
 describe('validateIntegrity and getMetrics on the unified workspace', () => {

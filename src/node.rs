@@ -308,26 +308,38 @@ impl StateManager {
     }
 
     /// One record, or null when it does not exist (any other failure rejects).
-    #[napi(ts_return_type = "Promise<ContractRecord | null>")]
-    pub fn get_contract(&self, chain_id: f64, contract_name: String) -> AsyncTask<StoreTask> {
-        self.task(chain(chain_id).map(|c| Op::Get(c, contract_name)))
+    #[napi(
+        ts_args_type = "chainId: number, contractName: string",
+        ts_return_type = "Promise<ContractRecord | null>"
+    )]
+    pub fn get_contract(&self, chain_id: Unknown, contract_name: Unknown) -> AsyncTask<StoreTask> {
+        self.task(keyed(chain_id, contract_name).map(|(c, n)| Op::Get(c, n)))
     }
 
     /// `getContract` on the calling thread.
-    #[napi(ts_return_type = "ContractRecord | null")]
+    #[napi(
+        ts_args_type = "chainId: number, contractName: string",
+        ts_return_type = "ContractRecord | null"
+    )]
     pub fn get_contract_sync(
         &self,
         env: Env,
-        chain_id: f64,
-        contract_name: String,
+        chain_id: Unknown,
+        contract_name: Unknown,
     ) -> napi::Result<Reply> {
-        self.run_sync(env, chain(chain_id).map(|c| Op::Get(c, contract_name)))
+        self.run_sync(
+            env,
+            keyed(chain_id, contract_name).map(|(c, n)| Op::Get(c, n)),
+        )
     }
 
     /// Whether a record exists.
-    #[napi(ts_return_type = "Promise<boolean>")]
-    pub fn has_contract(&self, chain_id: f64, contract_name: String) -> AsyncTask<StoreTask> {
-        self.task(chain(chain_id).map(|c| Op::Has(c, contract_name)))
+    #[napi(
+        ts_args_type = "chainId: number, contractName: string",
+        ts_return_type = "Promise<boolean>"
+    )]
+    pub fn has_contract(&self, chain_id: Unknown, contract_name: Unknown) -> AsyncTask<StoreTask> {
+        self.task(keyed(chain_id, contract_name).map(|(c, n)| Op::Has(c, n)))
     }
 
     /// Validates and durably writes one record (BigInt args stored as decimal strings).
@@ -335,8 +347,8 @@ impl StateManager {
         ts_args_type = "chainId: number, contract: ContractRecordInput",
         ts_return_type = "Promise<void>"
     )]
-    pub fn put_contract(&self, chain_id: f64, contract: Unknown) -> AsyncTask<StoreTask> {
-        self.task(put_op(chain_id, vec![contract]))
+    pub fn put_contract(&self, chain_id: Unknown, contract: Unknown) -> AsyncTask<StoreTask> {
+        self.task(put_op(chain_id, contract))
     }
 
     /// `putContract` on the calling thread.
@@ -347,10 +359,10 @@ impl StateManager {
     pub fn put_contract_sync(
         &self,
         env: Env,
-        chain_id: f64,
+        chain_id: Unknown,
         contract: Unknown,
     ) -> napi::Result<Reply> {
-        self.run_sync(env, put_op(chain_id, vec![contract]))
+        self.run_sync(env, put_op(chain_id, contract))
     }
 
     /// Writes records of one chain as one atomic batch.
@@ -358,20 +370,30 @@ impl StateManager {
         ts_args_type = "chainId: number, contracts: ContractRecordInput[]",
         ts_return_type = "Promise<void>"
     )]
-    pub fn put_contracts(&self, chain_id: f64, contracts: Vec<Unknown>) -> AsyncTask<StoreTask> {
+    pub fn put_contracts(&self, chain_id: Unknown, contracts: Unknown) -> AsyncTask<StoreTask> {
         self.task(put_op(chain_id, contracts))
     }
 
     /// Removes a record; true only when it existed.
-    #[napi(ts_return_type = "Promise<boolean>")]
-    pub fn delete_contract(&self, chain_id: f64, contract_name: String) -> AsyncTask<StoreTask> {
-        self.task(chain(chain_id).map(|c| Op::Delete(c, contract_name)))
+    #[napi(
+        ts_args_type = "chainId: number, contractName: string",
+        ts_return_type = "Promise<boolean>"
+    )]
+    pub fn delete_contract(
+        &self,
+        chain_id: Unknown,
+        contract_name: Unknown,
+    ) -> AsyncTask<StoreTask> {
+        self.task(keyed(chain_id, contract_name).map(|(c, n)| Op::Delete(c, n)))
     }
 
     /// Every record of one chain.
-    #[napi(ts_return_type = "Promise<ContractRecord[]>")]
-    pub fn get_all_contracts(&self, chain_id: f64) -> AsyncTask<StoreTask> {
-        self.task(chain(chain_id).map(Op::List))
+    #[napi(
+        ts_args_type = "chainId: number",
+        ts_return_type = "Promise<ContractRecord[]>"
+    )]
+    pub fn get_all_contracts(&self, chain_id: Unknown) -> AsyncTask<StoreTask> {
+        self.task(chain_arg(chain_id).map(Op::List))
     }
 
     /// Records matching the filters.
@@ -445,27 +467,70 @@ fn chain(value: f64) -> crate::Result<u64> {
     Ok(value as u64)
 }
 
-/// Converts JS records for a write; a missing `chainId` is taken from the argument.
-fn put_op(chain_id: f64, contracts: Vec<Unknown>) -> crate::Result<Op> {
-    let chain_id = chain(chain_id)?;
-    let mut records = Vec::with_capacity(contracts.len());
-    for contract in contracts {
-        let mut value = js_to_json(contract)?.unwrap_or(Value::Null);
-        if let Value::Object(obj) = &mut value {
-            obj.entry("chainId").or_insert(chain_id.into());
-            if obj.get("timestamp").is_none_or(Value::is_null) {
-                obj.insert("timestamp".into(), 0.into());
-            }
+/// Converts JS records for a write (one record or an array); a missing `chainId` is the argument's.
+fn put_op(chain_id: Unknown, contracts: Unknown) -> crate::Result<Op> {
+    let chain_id = chain_arg(chain_id)?;
+    let items = match js_to_json(contracts)? {
+        Some(Value::Array(items)) => items,
+        Some(single @ Value::Object(_)) => vec![single],
+        _ => {
+            return Err(invalid_arg(
+                "contracts must be a record object or an array of them",
+            ))
         }
-        let record = ContractRecord::from_json(&value).map_err(|why| {
-            Error::new(
-                ErrorCode::ValidationFailed,
-                format!("invalid contract record: {why}"),
-            )
-        })?;
-        records.push(record);
-    }
+    };
+    let records = items
+        .into_iter()
+        .map(|mut value| {
+            if let Value::Object(obj) = &mut value {
+                obj.entry("chainId").or_insert(chain_id.into());
+                if obj.get("timestamp").is_none_or(Value::is_null) {
+                    obj.insert("timestamp".into(), 0.into());
+                }
+            }
+            ContractRecord::from_json(&value)
+                .map_err(|why| invalid_arg(&format!("invalid contract record: {why}")))
+        })
+        .collect::<crate::Result<Vec<_>>>()?;
     Ok(Op::Put(chain_id, records))
+}
+
+/// A chain id and contract name from JS, checked here so a wrong type rejects like any other error.
+fn keyed(chain_id: Unknown, name: Unknown) -> crate::Result<(u64, String)> {
+    let chain_id = chain_arg(chain_id)?;
+    match js_to_json(name)? {
+        Some(Value::String(name)) if !name.is_empty() => Ok((chain_id, name)),
+        other => Err(invalid_arg(&format!(
+            "contractName must be a non-empty string, got {}",
+            shown(&other)
+        ))),
+    }
+}
+
+/// A chain id given as a number (or, as the old scripts sometimes did, a decimal string).
+fn chain_arg(value: Unknown) -> crate::Result<u64> {
+    match js_to_json(value)? {
+        Some(Value::Number(n)) => chain(n.as_f64().unwrap_or(f64::NAN)),
+        Some(Value::String(s))
+            if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && !s.starts_with('0') =>
+        {
+            chain(s.parse::<f64>().unwrap_or(f64::NAN))
+        }
+        other => Err(invalid_arg(&format!(
+            "chainId must be a positive integer, got {}",
+            shown(&other)
+        ))),
+    }
+}
+
+fn shown(value: &Option<Value>) -> String {
+    value
+        .as_ref()
+        .map_or("undefined".into(), js_json::to_compact)
+}
+
+fn invalid_arg(message: &str) -> Error {
+    Error::new(ErrorCode::ValidationFailed, message)
 }
 
 fn query_options(options: Option<QueryOptionsJs>) -> crate::Result<QueryOptions> {
