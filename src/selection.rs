@@ -142,10 +142,12 @@ mod tests {
         let sel = select_backend(None, &root, &env).unwrap();
         assert_eq!(sel.kind, BackendKind::LevelDb);
         assert!(sel.reason.contains(".env.emergency"), "{}", sel.reason);
-        let sel = select_backend(None, &temp_root("empty"), &env_of(&[])).unwrap();
+        let empty = temp_root("empty");
+        let sel = select_backend(None, &empty, &env_of(&[])).unwrap();
         assert_eq!(sel.kind, BackendKind::UnifiedJson);
         assert!(sel.reason.starts_with("default"));
         fs::remove_dir_all(root).unwrap();
+        fs::remove_dir_all(empty).unwrap();
     }
 
     #[test]
