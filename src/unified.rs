@@ -372,8 +372,8 @@ pub fn category_for(name: &str) -> &'static str {
     }
 }
 
-/// A non-empty string value.
-fn text(value: Option<&Value>) -> Option<&str> {
+/// A non-empty string value (shared with the legacy JSON reader).
+pub(crate) fn text(value: Option<&Value>) -> Option<&str> {
     value.and_then(Value::as_str).filter(|s| !s.is_empty())
 }
 

@@ -10,6 +10,7 @@ use crate::chains::ChainMap;
 use crate::js_json;
 use crate::record::ContractRecord;
 use crate::time::ms_from_iso;
+use crate::unified::text;
 use crate::{Error, ErrorCode, Result};
 
 /// The legacy JSON backend.
@@ -141,11 +142,6 @@ fn record_of(doc: &Map<String, Value>, name: &str) -> Option<ContractRecord> {
         deployment_args: None,
         timestamp,
     })
-}
-
-/// A non-empty string value.
-fn text(value: Option<&Value>) -> Option<&str> {
-    value.and_then(Value::as_str).filter(|s| !s.is_empty())
 }
 
 impl Backend for LegacyJsonBackend {

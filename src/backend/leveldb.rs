@@ -98,6 +98,16 @@ impl LevelDbBackend {
         })
     }
 
+    /// The records of a key range (or of the whole database), decoded.
+    fn decode_range(&self, range: Option<(String, String)>) -> Result<Vec<ContractRecord>> {
+        self.scan(range)?
+            .into_iter()
+            .map(|(key, value)| {
+                ContractRecord::from_leveldb_value(&key, &value).map_err(|e| e.with_path(&self.dir))
+            })
+            .collect()
+    }
+
     fn status_error(&self, status: Status, action: &str) -> Error {
         status_to_error(&self.dir, status, action)
     }
@@ -139,21 +149,11 @@ impl Backend for LevelDbBackend {
     }
 
     fn list_chain(&self, chain_id: u64) -> Result<Vec<ContractRecord>> {
-        self.scan(Some(chain_key_range(chain_id)))?
-            .into_iter()
-            .map(|(key, value)| {
-                ContractRecord::from_leveldb_value(&key, &value).map_err(|e| e.with_path(&self.dir))
-            })
-            .collect()
+        self.decode_range(Some(chain_key_range(chain_id)))
     }
 
     fn list_all(&self) -> Result<Vec<ContractRecord>> {
-        self.scan(None)?
-            .into_iter()
-            .map(|(key, value)| {
-                ContractRecord::from_leveldb_value(&key, &value).map_err(|e| e.with_path(&self.dir))
-            })
-            .collect()
+        self.decode_range(None)
     }
 
     fn delete(&self, chain_id: u64, name: &str) -> Result<bool> {
