@@ -8,6 +8,7 @@ pub mod chains;
 pub mod durable;
 pub mod error;
 pub mod js_json;
+pub mod leveldb_check;
 pub mod metrics;
 #[cfg(not(test))]
 mod node;
