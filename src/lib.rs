@@ -3,6 +3,7 @@
 //! The core modules know nothing of Node or C; `node` and `capi` are thin glue.
 
 pub mod backend;
+pub mod backup;
 pub mod capi;
 pub mod chains;
 pub mod durable;

@@ -163,6 +163,14 @@ pub fn contract_key(chain_id: u64, name: &str) -> String {
     format!("{chain_id}-{name}")
 }
 
+/// The contract name without a Solidity source qualifier: `contracts/x/A.sol:A` → `A`.
+///
+/// The unified files hold some contracts under both spellings (FORMATS §8.3); counting and
+/// comparing use this name so the two count once.
+pub fn canonical_name(name: &str) -> &str {
+    name.rsplit_once(':').map_or(name, |(_, short)| short)
+}
+
 /// Splits a LevelDB key into chain id and contract name.
 ///
 /// Stricter than the old lenient parse: the chain id must be canonical decimal

@@ -45,6 +45,28 @@ pub fn ms_from_iso(text: &str) -> Option<u64> {
     Some(days * 86_400_000 + h * 3_600_000 + mi * 60_000 + s * 1000 + millis)
 }
 
+/// `2025-08-13T11-26-18-516Z`: the ISO time with `:` and `.` made `-`, as backup folder names carry it.
+pub fn dashed_stamp(ms: u64) -> String {
+    iso_from_ms(ms).replace([':', '.'], "-")
+}
+
+/// Finds a [`dashed_stamp`] at the end of a folder name (`migration-2025-08-13T11-26-18-516Z`).
+pub fn ms_from_dashed_suffix(name: &str) -> Option<u64> {
+    let stamp = name.get(name.len().checked_sub(24)?..)?;
+    let b = stamp.as_bytes();
+    if b[13] != b'-' || b[16] != b'-' || b[19] != b'-' {
+        return None;
+    }
+    let iso = format!(
+        "{}:{}:{}.{}",
+        &stamp[..13],
+        &stamp[14..16],
+        &stamp[17..19],
+        &stamp[20..]
+    );
+    ms_from_iso(&iso)
+}
+
 /// `YYYYMMDD-HHMMSS` in UTC, for incident ids and folder names.
 pub fn compact_stamp(ms: u64) -> String {
     let iso = iso_from_ms(ms);
@@ -85,6 +107,18 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dashed_stamps_round_trip_from_folder_names() {
+        let ms = ms_from_iso("2025-08-13T11:26:18.516Z").unwrap();
+        assert_eq!(dashed_stamp(ms), "2025-08-13T11-26-18-516Z");
+        assert_eq!(
+            ms_from_dashed_suffix("migration-2025-08-13T11-26-18-516Z"),
+            Some(ms)
+        );
+        assert_eq!(ms_from_dashed_suffix("manual"), None);
+        assert_eq!(ms_from_dashed_suffix("x-2025-08-13T11:26:18.516Z"), None);
+    }
 
     #[test]
     fn iso_round_trips_real_timestamps() {

@@ -9,7 +9,7 @@ use rusty_leveldb::{LdbIterator, Options, Status, StatusCode, WriteBatch, DB};
 
 use super::leveldb_env::SyncedEnv;
 use super::{closed_error, Backend, BackendKind, RawEntry};
-use crate::durable::FileLock;
+use crate::durable::{FileLock, ScratchDir};
 use crate::record::{chain_key_range, contract_key, parse_key, ContractRecord};
 use crate::{Error, ErrorCode, Result};
 
@@ -74,28 +74,7 @@ impl LevelDbBackend {
 
     /// Every (key, value) pair in `[from, to)`, or the whole database when `range` is `None`.
     fn scan(&self, range: Option<(String, String)>) -> Result<Vec<(String, Vec<u8>)>> {
-        self.with_db(|db| {
-            let mut iter = db.new_iter().map_err(|s| self.status_error(s, "iterate"))?;
-            match &range {
-                Some((from, _)) => iter.seek(from.as_bytes()),
-                None => iter.seek_to_first(),
-            }
-            let mut out = Vec::new();
-            while let Some((key, value)) = iter.current() {
-                if matches!(&range, Some((_, to)) if key.as_ref() >= to.as_bytes()) {
-                    break;
-                }
-                let key = String::from_utf8(key.to_vec()).map_err(|_| {
-                    Error::new(ErrorCode::Corrupt, "a LevelDB key is not UTF-8")
-                        .with_path(&self.dir)
-                })?;
-                out.push((key, value.to_vec()));
-                if !iter.advance() {
-                    break;
-                }
-            }
-            Ok(out)
-        })
+        self.with_db(|db| scan_db(db, &self.dir, range.as_ref()))
     }
 
     /// The records of a key range (or of the whole database), decoded.
@@ -175,16 +154,7 @@ impl Backend for LevelDbBackend {
     }
 
     fn scan_raw(&self) -> Result<Vec<RawEntry>> {
-        Ok(self
-            .scan(None)?
-            .into_iter()
-            .map(|(key, value)| RawEntry {
-                expected_chain: parse_key(&key).ok().map(|(id, _)| id),
-                record: parse_key(&key)
-                    .and_then(|_| ContractRecord::from_leveldb_value(&key, &value)),
-                location: key,
-            })
-            .collect())
+        Ok(raw_entries(self.scan(None)?))
     }
 
     fn probe(&self) -> Result<()> {
@@ -219,6 +189,110 @@ impl Drop for LevelDbBackend {
         // A close error has nowhere to go from a destructor; `close()` reports it.
         let _ = self.close();
     }
+}
+
+/// Reads every entry of the LevelDB in `dir` without changing a byte of it.
+///
+/// Opening a database rewrites files (LOG, MANIFEST, the write-ahead log), so a scratch
+/// copy is opened instead: tables, which LevelDB never modifies, are hard-linked, the
+/// rest copied. Meant for backups; a live database is read through [`LevelDbBackend`].
+pub fn read_copy(dir: &Path) -> Result<Vec<RawEntry>> {
+    if !dir.join("CURRENT").is_file() {
+        return Err(Error::new(
+            ErrorCode::NotFound,
+            format!(
+                "{} is not a LevelDB directory (no CURRENT file)",
+                dir.display()
+            ),
+        )
+        .with_path(dir));
+    }
+    let scratch = ScratchDir::new("leveldb-read")?;
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::read_io(dir, &e))? {
+        let entry = entry.map_err(|e| Error::read_io(dir, &e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+        if is_file && !NOT_DATA.contains(&name.as_str()) {
+            scratch.add(
+                &entry.path(),
+                name.ends_with(".ldb") || name.ends_with(".sst"),
+            )?;
+        }
+    }
+    let options = Options {
+        create_if_missing: false,
+        // Never append to the copied log or manifest: they may be links in later versions.
+        reuse_logs: false,
+        reuse_manifest: false,
+        ..Options::default()
+    };
+    let mut db = DB::open(scratch.path(), options).map_err(|s| status_to_error(dir, s, "open"))?;
+    let pairs = scan_db(&mut db, dir, None)?;
+    db.close().map_err(|s| status_to_error(dir, s, "close"))?;
+    Ok(raw_entries(pairs))
+}
+
+/// Runs `f` while nobody can change the LevelDB in `dir`: under this process's own open handle when it has one (its writers wait), else under the database's `LOCK` (another process holding it gives `STATE_LOCKED` naming the file).
+pub fn with_quiesced<T>(dir: &Path, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let canonical = dir.canonicalize().map_err(|e| Error::read_io(dir, &e))?;
+    let open_here = OPEN_DBS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&canonical)
+        .and_then(Weak::upgrade);
+    match open_here {
+        Some(shared) => {
+            let _writers_wait = lock_db(&shared);
+            f()
+        }
+        None => {
+            let _lock = FileLock::try_acquire(&canonical.join("LOCK"))?;
+            f()
+        }
+    }
+}
+
+/// Files of a LevelDB directory that hold no data: the lock and the info logs.
+pub const NOT_DATA: [&str; 3] = ["LOCK", "LOG", "LOG.old"];
+
+fn scan_db(
+    db: &mut DB,
+    dir: &Path,
+    range: Option<&(String, String)>,
+) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut iter = db
+        .new_iter()
+        .map_err(|s| status_to_error(dir, s, "iterate"))?;
+    match range {
+        Some((from, _)) => iter.seek(from.as_bytes()),
+        None => iter.seek_to_first(),
+    }
+    let mut out = Vec::new();
+    while let Some((key, value)) = iter.current() {
+        if matches!(range, Some((_, to)) if key.as_ref() >= to.as_bytes()) {
+            break;
+        }
+        let key = String::from_utf8(key.to_vec()).map_err(|_| {
+            Error::new(ErrorCode::Corrupt, "a LevelDB key is not UTF-8").with_path(dir)
+        })?;
+        out.push((key, value.to_vec()));
+        if !iter.advance() {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// Decodes scanned pairs one by one, keeping each key's own failure.
+fn raw_entries(pairs: Vec<(String, Vec<u8>)>) -> Vec<RawEntry> {
+    pairs
+        .into_iter()
+        .map(|(key, value)| RawEntry {
+            expected_chain: parse_key(&key).ok().map(|(id, _)| id),
+            record: parse_key(&key).and_then(|_| ContractRecord::from_leveldb_value(&key, &value)),
+            location: key,
+        })
+        .collect()
 }
 
 fn lock_db(shared: &SharedDb) -> MutexGuard<'_, DB> {

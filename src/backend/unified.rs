@@ -24,6 +24,12 @@ use crate::{Error, ErrorCode, Result};
 /// File name suffix of live unified files; backups and sprawl never end with it.
 pub const UNIFIED_SUFFIX: &str = ".unified.json";
 
+/// Whether a file name is a live unified file (`<network>.unified.json`), not a backup, temp or hidden file.
+pub fn is_live_file_name(name: &str) -> bool {
+    name.strip_suffix(UNIFIED_SUFFIX)
+        .is_some_and(|network| !network.is_empty() && !network.starts_with('.'))
+}
+
 /// What identifies one version of a file on disk without reading it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Fingerprint {
@@ -76,10 +82,9 @@ impl UnifiedBackend {
         for entry in entries {
             let entry = entry.map_err(|e| Error::read_io(&self.dir, &e))?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            if let Some(network) = name.strip_suffix(UNIFIED_SUFFIX) {
-                if !network.is_empty() && !network.starts_with('.') {
-                    files.push((entry.path(), self.chains.chain_id(network)));
-                }
+            if is_live_file_name(&name) {
+                let network = &name[..name.len() - UNIFIED_SUFFIX.len()];
+                files.push((entry.path(), self.chains.chain_id(network)));
             }
         }
         files.sort();

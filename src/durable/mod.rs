@@ -16,6 +16,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::{Error, ErrorCode, Result};
 
+mod tree;
+pub use tree::{
+    copy_file_new, create_dir_new, exchange, remove_trash, remove_tree, rename_durable, ScratchDir,
+    DIR_MODE,
+};
+
 /// Mode of files that did not exist before.
 const NEW_FILE_MODE: u32 = 0o644;
 
@@ -194,6 +200,15 @@ fn try_lock_for_replace(path: &Path) -> Result<Option<File>> {
 
 fn lock_dir_for_create(path: &Path) -> Result<Option<File>> {
     let (dir, _) = split_target(path)?;
+    let Some(handle) = try_flock_dir(dir)? else {
+        return Ok(None);
+    };
+    // Someone may have created the file while we waited: then lock the file instead.
+    Ok((!path.exists()).then_some(handle))
+}
+
+/// One non-blocking `flock(LOCK_EX)` on a directory: the open handle, or `None` when held.
+fn try_flock_dir(dir: &Path) -> Result<Option<File>> {
     let handle = File::open(dir).map_err(|e| lock_io(dir, "open", &e))?;
     // SAFETY: flock on a descriptor we own; no memory is passed.
     if unsafe { libc::flock(handle.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
@@ -204,8 +219,30 @@ fn lock_dir_for_create(path: &Path) -> Result<Option<File>> {
             Err(lock_io(dir, "lock", &err))
         };
     }
-    // Someone may have created the file while we waited: then lock the file instead.
-    Ok((!path.exists()).then_some(handle))
+    Ok(Some(handle))
+}
+
+/// An exclusive `flock` on a directory, released on drop; creates no file.
+#[derive(Debug)]
+pub struct DirLock {
+    _held: File,
+}
+
+impl DirLock {
+    /// Takes the lock now or fails with `STATE_LOCKED` naming the folder and `what` holds it.
+    pub fn try_acquire(dir: &Path, what: &str) -> Result<DirLock> {
+        match try_flock_dir(dir)? {
+            Some(held) => Ok(DirLock { _held: held }),
+            None => Err(Error::new(
+                ErrorCode::Locked,
+                format!(
+                    "{} is locked: {what} is already running in another process; wait for it to finish",
+                    dir.display()
+                ),
+            )
+            .with_path(dir)),
+        }
+    }
 }
 
 fn same_inode(a: &fs::Metadata, b: &fs::Metadata) -> bool {

@@ -1,0 +1,390 @@
+//! `createBackup`: copy the state under its locks, hash while copying, fsync everything,
+//! then commit by writing the manifest last.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::hashing::{hex, par_map, Tally};
+use super::manifest::{RecordCounts, FORMAT_VERSION, MANIFEST_FILE};
+use super::sums::{self, SumEntry};
+use super::{
+    ProgressFn, BACKUPS_DIR, LEGACY_COPY_DIR, LEVELDB_COPY_DIR, SUMS_FILE, UNIFIED_COPY_DIR,
+};
+use crate::backend::leveldb::{read_copy, with_quiesced, NOT_DATA};
+use crate::backend::unified::is_live_file_name;
+use crate::durable::{self, DirLock};
+use crate::time::{dashed_stamp, iso_from_ms, now_ms};
+use crate::unified::UnifiedFile;
+use crate::{Error, ErrorCode, Result};
+
+/// What to back up and how to name it.
+#[derive(Debug, Clone)]
+pub struct CreateOptions {
+    /// The project root (holds `leveldb/`, `deployments/`, `backups/`).
+    pub root: PathBuf,
+    /// `migration`, `manual` or `emergency-rollback-<incident id>`.
+    pub kind: String,
+    /// Free text kept in the manifest.
+    pub label: Option<String>,
+    /// Also copy the unified files' history (`*.backup-*`, `deployments/unified/backups/`).
+    pub include_unified_history: bool,
+}
+
+/// A finished backup.
+#[derive(Debug, Clone)]
+pub struct CreatedBackup {
+    /// Its folder.
+    pub path: PathBuf,
+    /// Its manifest, as written.
+    pub manifest: Value,
+}
+
+/// One file to copy: where from, and its path inside the backup.
+struct Source {
+    from: PathBuf,
+    rel: String,
+}
+
+/// Creates a backup of `options.root` and returns it once its manifest is durable.
+///
+/// Creates are serialised (and kept apart from pruning) by a lock on `backups/`. The
+/// LevelDB is copied while nobody can write it; a process holding it elsewhere makes the
+/// create fail with `STATE_LOCKED`. Any failure removes the partial folder.
+pub fn create_backup(options: &CreateOptions, progress: ProgressFn) -> Result<CreatedBackup> {
+    check_kind(&options.kind)?;
+    let root = &options.root;
+    if !root.is_dir() {
+        return Err(Error::new(
+            ErrorCode::NotFound,
+            format!("project root {} is not a folder", root.display()),
+        )
+        .with_path(root));
+    }
+    let backups = root.join(BACKUPS_DIR);
+    durable::create_dir_all_durable(&backups)?;
+    let _serialised = DirLock::try_acquire(&backups, "a backup create or prune")?;
+    let leveldb = root.join("leveldb");
+    if leveldb.is_dir() {
+        with_quiesced(&leveldb, || create_locked(options, &backups, progress))
+    } else {
+        create_locked(options, &backups, progress)
+    }
+}
+
+fn create_locked(
+    options: &CreateOptions,
+    backups: &Path,
+    progress: ProgressFn,
+) -> Result<CreatedBackup> {
+    let started = Instant::now();
+    let sources = collect_sources(&options.root, options.include_unified_history)?;
+    if sources.is_empty() {
+        return Err(Error::new(
+            ErrorCode::NotFound,
+            format!(
+                "nothing to back up in {}: no leveldb/, deployments/unified/*.unified.json or deployments/*.json",
+                options.root.display()
+            ),
+        )
+        .with_path(&options.root));
+    }
+    let created_ms = now_ms();
+    let id = format!("{}-{}", options.kind, dashed_stamp(created_ms));
+    let dir = backups.join(&id);
+    durable::create_dir_new(&dir)?;
+    let result = fill(&dir, &sources, progress).and_then(|entries| {
+        let manifest = manifest(options, &id, created_ms, &dir, &entries, started);
+        commit(&dir, &entries, &manifest)?;
+        Ok(CreatedBackup {
+            path: dir.clone(),
+            manifest,
+        })
+    });
+    if result.is_err() {
+        // The folder has no manifest, so it is already unusable; removing it is tidiness.
+        let _ = durable::remove_tree(&dir);
+    }
+    result
+}
+
+/// Every file the backup will hold, sorted by its path in the backup.
+fn collect_sources(root: &Path, with_history: bool) -> Result<Vec<Source>> {
+    let mut sources = Vec::new();
+    let data_file = |name: &str| !NOT_DATA.contains(&name);
+    add_files(
+        &root.join("leveldb"),
+        LEVELDB_COPY_DIR,
+        &data_file,
+        &mut sources,
+    )?;
+    let unified = root.join("deployments/unified");
+    if with_history {
+        add_tree(&unified, UNIFIED_COPY_DIR, &mut sources)?;
+    } else {
+        add_files(&unified, UNIFIED_COPY_DIR, &is_live_file_name, &mut sources)?;
+    }
+    let legacy = |name: &str| name.ends_with(".json") && !name.starts_with('.');
+    add_files(
+        &root.join("deployments"),
+        LEGACY_COPY_DIR,
+        &legacy,
+        &mut sources,
+    )?;
+    sources.sort_by(|a, b| a.rel.cmp(&b.rel));
+    Ok(sources)
+}
+
+/// The regular files directly in `dir` whose names pass `keep`; nothing when `dir` is absent.
+fn add_files(
+    dir: &Path,
+    rel_dir: &str,
+    keep: &dyn Fn(&str) -> bool,
+    out: &mut Vec<Source>,
+) -> Result<()> {
+    for (path, name, is_dir) in list_dir(dir)? {
+        if !is_dir && keep(&name) {
+            out.push(Source {
+                from: path,
+                rel: format!("{rel_dir}/{name}"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Every regular file under `dir`, recursively, except hidden temp files.
+fn add_tree(dir: &Path, rel_dir: &str, out: &mut Vec<Source>) -> Result<()> {
+    for (path, name, is_dir) in list_dir(dir)? {
+        let rel = format!("{rel_dir}/{name}");
+        if is_dir {
+            add_tree(&path, &rel, out)?;
+        } else if !name.starts_with('.') {
+            out.push(Source { from: path, rel });
+        }
+    }
+    Ok(())
+}
+
+/// (path, UTF-8 name, is a directory) of the entries of `dir` that are files or folders.
+fn list_dir(dir: &Path) -> Result<Vec<(PathBuf, String, bool)>> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::read_io(dir, &e)),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::read_io(dir, &e))?;
+        let path = entry.path();
+        let name = entry.file_name().into_string().map_err(|_| {
+            Error::new(
+                ErrorCode::ValidationFailed,
+                format!(
+                    "{} has a name that is not UTF-8; rename it before backing up",
+                    path.display()
+                ),
+            )
+            .with_path(&path)
+        })?;
+        let meta = fs::metadata(&path).map_err(|e| Error::read_io(&path, &e))?;
+        if meta.is_dir() || meta.is_file() {
+            out.push((path, name, meta.is_dir()));
+        }
+    }
+    Ok(out)
+}
+
+/// Copies every source into `dir`, hashing on the way, and fsyncs the folders.
+fn fill(dir: &Path, sources: &[Source], progress: ProgressFn) -> Result<Vec<(SumEntry, u64)>> {
+    let mut folders: Vec<PathBuf> = Vec::new();
+    for source in sources {
+        let parent = dir.join(&source.rel);
+        let parent = parent.parent().unwrap_or(dir).to_path_buf();
+        if !folders.contains(&parent) {
+            durable::create_dir_all_durable(&parent)?;
+            folders.push(parent);
+        }
+    }
+    let bytes_total = sources
+        .iter()
+        .map(|s| fs::metadata(&s.from).map_or(0, |m| m.len()))
+        .sum();
+    let tally = Tally::new("copy", sources.len(), bytes_total);
+    let copied = par_map(sources, |source, buf| {
+        let mut hasher = Sha256::new();
+        let size = durable::copy_file_new(&source.from, &dir.join(&source.rel), buf, &mut |c| {
+            hasher.update(c)
+        })?;
+        tally.add(size, progress);
+        let sha256 = hex(&hasher.finalize());
+        Ok((
+            SumEntry {
+                sha256,
+                path: source.rel.clone(),
+            },
+            size,
+        ))
+    });
+    let entries = copied.into_iter().collect::<Result<Vec<_>>>()?;
+    for folder in &folders {
+        durable::sync_dir(folder)?;
+    }
+    Ok(entries)
+}
+
+/// Writes `SHA256SUMS`, then the manifest: the commit point.
+fn commit(dir: &Path, entries: &[(SumEntry, u64)], manifest: &Value) -> Result<()> {
+    let list: Vec<SumEntry> = entries.iter().map(|(e, _)| e.clone()).collect();
+    let sums_path = dir.join(SUMS_FILE);
+    durable::create_dir_all_durable(sums_path.parent().unwrap_or(dir))?;
+    durable::write_atomic(&sums_path, sums::format(&list).as_bytes())?;
+    let text = serde_json::to_string_pretty(manifest).map_err(|e| {
+        Error::new(
+            ErrorCode::SerializationFailed,
+            format!("cannot serialise the manifest: {e}"),
+        )
+    })?;
+    durable::write_atomic(&dir.join(MANIFEST_FILE), text.as_bytes())?;
+    durable::sync_dir(dir.parent().unwrap_or(dir))
+}
+
+fn manifest(
+    options: &CreateOptions,
+    id: &str,
+    created_ms: u64,
+    dir: &Path,
+    entries: &[(SumEntry, u64)],
+    started: Instant,
+) -> Value {
+    let mut warnings = Vec::new();
+    let records = leveldb_records(dir, &mut warnings);
+    let versions = unified_versions(dir, entries, &mut warnings);
+    let checksums: Map<String, Value> = entries
+        .iter()
+        .map(|(e, _)| (e.path.clone(), json!(e.sha256)))
+        .collect();
+    let incident = options.kind.strip_prefix("emergency-rollback-");
+    json!({
+        "timestamp": iso_from_ms(created_ms),
+        "backupId": id,
+        "version": "2.0.0",
+        "formatVersion": FORMAT_VERSION,
+        "generator": concat!("lookcoin-state ", env!("CARGO_PKG_VERSION")),
+        "kind": options.kind,
+        "incidentId": incident,
+        "label": options.label,
+        "totalFiles": entries.len(),
+        "totalSize": entries.iter().map(|(_, size)| size).sum::<u64>(),
+        "categories": categories(entries),
+        "records": records.map(|r| r.to_json()),
+        "sourceFileVersions": versions,
+        "checksums": checksums,
+        "validation": {"completed": false, "allChecksumsPassed": false, "missingFiles": [],
+                        "errors": warnings,
+                        "note": "checksums were computed while copying; run `lookcoin-state backup verify` to re-read them"},
+        "restoration": {"proceduresGenerated": false, "rollbackScriptCreated": false,
+                         "emergencyContactsIncluded": false,
+                         "command": format!("npx lookcoin-state rollback --backup {BACKUPS_DIR}/{id}")},
+        "metadata": {"platform": std::env::consts::OS,
+                      "workingDirectory": options.root.display().to_string(),
+                      "durationMs": started.elapsed().as_millis() as u64},
+    })
+}
+
+/// Files and bytes per category, each naming its folder (the old manifests did not, FORMATS §6.5).
+fn categories(entries: &[(SumEntry, u64)]) -> Value {
+    let mut out = Map::new();
+    for (name, folder) in [
+        ("leveldb", "leveldb"),
+        ("legacyJson", LEGACY_COPY_DIR),
+        ("unifiedJson", UNIFIED_COPY_DIR),
+    ] {
+        let prefix = format!("{folder}/");
+        let (files, bytes) = entries
+            .iter()
+            .filter(|(e, _)| e.path.starts_with(&prefix))
+            .fold((0u64, 0u64), |(n, b), (_, size)| (n + 1, b + size));
+        out.insert(
+            name.into(),
+            json!({"directory": folder, "files": files, "sizeBytes": bytes,
+                   "checksumsGenerated": true, "backupCompleted": true}),
+        );
+    }
+    Value::Object(out)
+}
+
+/// Record counts of the copied LevelDB; `None` (with a warning) when it has none or cannot be read.
+fn leveldb_records(dir: &Path, warnings: &mut Vec<String>) -> Option<RecordCounts> {
+    let copy = dir.join(LEVELDB_COPY_DIR);
+    if !copy.is_dir() {
+        return None;
+    }
+    match read_copy(&copy) {
+        Ok(entries) => Some(RecordCounts::of(&entries)),
+        Err(e) => {
+            warnings.push(format!("the LevelDB copy cannot be read: {e}"));
+            None
+        }
+    }
+}
+
+/// `fileVersion` of each live unified file copied (`null` for a file that does not parse).
+fn unified_versions(
+    dir: &Path,
+    entries: &[(SumEntry, u64)],
+    warnings: &mut Vec<String>,
+) -> BTreeMap<String, Option<u64>> {
+    let prefix = format!("{UNIFIED_COPY_DIR}/");
+    entries
+        .iter()
+        .filter_map(|(e, _)| e.path.strip_prefix(&prefix).map(|name| (name, &e.path)))
+        .filter(|(name, _)| is_live_file_name(name))
+        .map(|(name, rel)| {
+            let path = dir.join(rel);
+            let parsed = fs::read_to_string(&path)
+                .map_err(|e| Error::read_io(&path, &e))
+                .and_then(|text| UnifiedFile::parse(&path, &text));
+            let version = match parsed {
+                Ok(file) => file.file_version(),
+                Err(e) => {
+                    warnings.push(format!(
+                        "{name} was copied as it is but does not parse: {e}"
+                    ));
+                    None
+                }
+            };
+            (name.to_string(), version)
+        })
+        .collect()
+}
+
+/// Accepts `migration`, `manual` and `emergency-rollback-<incident id>`.
+fn check_kind(kind: &str) -> Result<()> {
+    let ok = matches!(kind, "migration" | "manual")
+        || kind
+            .strip_prefix("emergency-rollback-")
+            .is_some_and(valid_incident_id);
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorCode::ValidationFailed,
+            format!(
+                "backup kind {kind:?} is not one of migration, manual, emergency-rollback-<incident id>"
+            ),
+        ))
+    }
+}
+
+/// An incident id usable in folder names: 1–64 of `A-Z a-z 0-9 - _`.
+pub fn valid_incident_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}

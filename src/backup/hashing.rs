@@ -1,0 +1,208 @@
+//! Streaming SHA-256 of many files in parallel, with JSON files also parsed on the way.
+//!
+//! Memory stays bounded whatever the backup's size: each worker owns one read buffer and
+//! holds a whole file only when it is JSON of at most [`JSON_IN_MEMORY_MAX`] bytes.
+
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use sha2::{Digest, Sha256};
+
+use super::{Progress, ProgressFn};
+
+/// Read size per call; large enough that syscalls do not dominate.
+const CHUNK: usize = 1 << 20;
+/// JSON files up to this size are parsed from memory; larger ones with a second, streaming read.
+const JSON_IN_MEMORY_MAX: u64 = 8 << 20;
+/// Upper bound on hashing threads (disks rarely gain beyond it).
+const MAX_WORKERS: usize = 8;
+
+/// One file to read.
+#[derive(Debug, Clone)]
+pub struct HashJob {
+    /// Absolute path.
+    pub path: PathBuf,
+    /// Also check that it parses as JSON.
+    pub parse_json: bool,
+}
+
+/// What reading one file found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileDigest {
+    /// Read to the end.
+    Read {
+        /// Lower-case hex SHA-256.
+        sha256: String,
+        /// Bytes read.
+        size: u64,
+        /// The JSON parse error, when parsing was asked for and failed.
+        json_error: Option<String>,
+    },
+    /// No such file.
+    Missing,
+    /// It exists but cannot be read; the reason.
+    Unreadable(String),
+}
+
+/// Reads every job's file on up to [`MAX_WORKERS`] threads; results come back in job order.
+pub fn hash_files(jobs: &[HashJob], phase: &'static str, progress: ProgressFn) -> Vec<FileDigest> {
+    let sizes = jobs
+        .iter()
+        .map(|j| std::fs::symlink_metadata(&j.path).map_or(0, |m| m.len()));
+    let tally = Tally::new(phase, jobs.len(), sizes.sum());
+    par_map(jobs, |job, buf| {
+        let mut json = Vec::new();
+        let digest = digest_file(job, buf, &mut json);
+        if let FileDigest::Read { size, .. } = &digest {
+            tally.add(*size, progress);
+        } else {
+            tally.add(0, progress);
+        }
+        digest
+    })
+}
+
+/// Runs `f` over `items` on a few threads, each with its own [`CHUNK`]-sized buffer; results in item order.
+pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T, &mut [u8]) -> R + Sync) -> Vec<R> {
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, MAX_WORKERS)
+        .min(items.len().max(1));
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                let mut buf = vec![0u8; CHUNK];
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { break };
+                    let out = f(item, &mut buf);
+                    results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(out);
+                }
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .into_iter()
+        // Every index below items.len() was taken by exactly one worker, and scope joined them.
+        .map(|r| r.expect("every item mapped"))
+        .collect()
+}
+
+/// Progress counters shared by the workers of one phase.
+pub struct Tally {
+    phase: &'static str,
+    files_total: u64,
+    bytes_total: u64,
+    files_done: AtomicU64,
+    bytes_done: AtomicU64,
+}
+
+impl Tally {
+    /// Counters for `files_total` files of `bytes_total` bytes.
+    pub fn new(phase: &'static str, files_total: usize, bytes_total: u64) -> Self {
+        Tally {
+            phase,
+            files_total: files_total as u64,
+            bytes_total,
+            files_done: AtomicU64::new(0),
+            bytes_done: AtomicU64::new(0),
+        }
+    }
+
+    /// Counts one more file of `size` bytes and reports.
+    pub fn add(&self, size: u64, progress: ProgressFn) {
+        let bytes_done = self.bytes_done.fetch_add(size, Ordering::Relaxed) + size;
+        let files_done = self.files_done.fetch_add(1, Ordering::Relaxed) + 1;
+        progress(&Progress {
+            phase: self.phase,
+            files_done,
+            files_total: self.files_total,
+            bytes_done,
+            bytes_total: self.bytes_total.max(bytes_done),
+        });
+    }
+}
+
+/// Hashes one file (and parses it when asked), never following a symlink at its last step.
+fn digest_file(job: &HashJob, buf: &mut [u8], json: &mut Vec<u8>) -> FileDigest {
+    let file = match File::options()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&job.path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return FileDigest::Missing,
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return FileDigest::Unreadable("is a symbolic link; not followed".into())
+        }
+        Err(e) => return FileDigest::Unreadable(e.to_string()),
+    };
+    let keep = job.parse_json && file.metadata().is_ok_and(|m| m.len() <= JSON_IN_MEMORY_MAX);
+    json.clear();
+    match stream_sha256(file, buf, keep.then_some(&mut *json)) {
+        Ok((sha256, size)) => FileDigest::Read {
+            sha256,
+            size,
+            json_error: match (job.parse_json, keep) {
+                (false, _) => None,
+                (true, true) => parse_error(serde_json::from_slice(json)),
+                (true, false) => parse_large_json(&job.path),
+            },
+        },
+        Err(e) => FileDigest::Unreadable(e.to_string()),
+    }
+}
+
+/// SHA-256 of everything `reader` yields, optionally keeping the bytes.
+pub fn stream_sha256(
+    mut reader: impl Read,
+    buf: &mut [u8],
+    mut keep: Option<&mut Vec<u8>>,
+) -> io::Result<(String, u64)> {
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    loop {
+        let n = match reader.read(buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.update(&buf[..n]);
+        if let Some(kept) = keep.as_deref_mut() {
+            kept.extend_from_slice(&buf[..n]);
+        }
+        size += n as u64;
+    }
+    Ok((hex(&hasher.finalize()), size))
+}
+
+fn parse_large_json(path: &Path) -> Option<String> {
+    match File::open(path) {
+        Ok(f) => parse_error(serde_json::from_reader(BufReader::with_capacity(CHUNK, f))),
+        Err(e) => Some(format!("cannot reopen to parse: {e}")),
+    }
+}
+
+fn parse_error(result: serde_json::Result<serde::de::IgnoredAny>) -> Option<String> {
+    result.err().map(|e| format!("not valid JSON: {e}"))
+}
+
+/// Lower-case hex of a digest.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[(b >> 4) as usize] as char);
+        out.push(DIGITS[(b & 15) as usize] as char);
+    }
+    out
+}
