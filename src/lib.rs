@@ -14,6 +14,7 @@ pub mod metrics;
 #[cfg(not(test))]
 mod node;
 pub mod record;
+pub mod rollback;
 pub mod sample;
 pub mod selection;
 pub mod store;

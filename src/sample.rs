@@ -241,7 +241,10 @@ mod tests {
             vec![(56, 8), (97, 9), (23295, 3), (84532, 3), (11155420, 3)]
         );
         assert_eq!(summary["backupLeveldb"]["chains"]["total"], 28);
-        assert!(!root.join("leveldb").exists(), "migrated away, as in the real repository");
+        assert!(
+            !root.join("leveldb").exists(),
+            "migrated away, as in the real repository"
+        );
         let backup = &list_backups(&root).unwrap()[0];
         let report = crate::backup::verify_backup(&backup.path, true, &no_progress).unwrap();
         assert_eq!(report.status, crate::backup::VerifyStatus::Passed);

@@ -232,6 +232,13 @@ pub fn read_copy(dir: &Path) -> Result<Vec<RawEntry>> {
     Ok(raw_entries(pairs))
 }
 
+/// Whether this process has the LevelDB in `dir` open (through some store).
+pub fn is_open_here(dir: &Path) -> Result<bool> {
+    let canonical = dir.canonicalize().map_err(|e| Error::read_io(dir, &e))?;
+    let registry = OPEN_DBS.lock().unwrap_or_else(|p| p.into_inner());
+    Ok(registry.get(&canonical).and_then(Weak::upgrade).is_some())
+}
+
 /// Runs `f` while nobody can change the LevelDB in `dir`: under this process's own open handle when it has one (its writers wait), else under the database's `LOCK` (another process holding it gives `STATE_LOCKED` naming the file).
 pub fn with_quiesced<T>(dir: &Path, f: impl FnOnce() -> Result<T>) -> Result<T> {
     let canonical = dir.canonicalize().map_err(|e| Error::read_io(dir, &e))?;

@@ -296,7 +296,7 @@ fn project_root_of(dir: &Path) -> Option<PathBuf> {
 }
 
 /// Production contracts in the live state: LevelDB when present, else the distinct (chain, canonical name) pairs of the live unified files.
-fn live_production_count(root: &Path) -> Option<u64> {
+pub(crate) fn live_production_count(root: &Path) -> Option<u64> {
     let leveldb = root.join("leveldb");
     if leveldb.join("CURRENT").is_file() {
         let entries = read_copy(&leveldb).ok()?;

@@ -14,12 +14,15 @@ pub mod manifest;
 pub mod sums;
 mod verify;
 
+pub(crate) use catalog::live_production_count;
 pub use catalog::{
     assess_backup, list_backups, prune_backups, record_verification, Assessment, BackupListing,
     PruneOptions, PruneReport, ScorePart, INCIDENTS_DIR, INCIDENT_REPORT,
 };
 pub use create::{create_backup, valid_incident_id, CreateOptions, CreatedBackup};
+pub use hashing::hex;
 pub use manifest::{BackupManifest, RecordCounts, MANIFEST_FILE};
+pub(crate) use verify::needed_for_rollback;
 pub use verify::{verify_backup, Problem, ProblemKind, VerifyCounts, VerifyReport, VerifyStatus};
 
 /// The folder, under the project root, that holds the backups.

@@ -162,6 +162,8 @@ pub struct VerifyReport {
     pub rollback_ready: Option<bool>,
     /// The manifest, when it parses.
     pub manifest: Option<BackupManifest>,
+    /// Every listed path with its expected SHA-256 (checksum list and manifest merged).
+    pub listed: BTreeMap<String, String>,
     /// Bytes re-hashed.
     pub bytes_hashed: u64,
     /// Wall time.
@@ -258,6 +260,7 @@ pub fn verify_backup(dir: &Path, deep: bool, progress: ProgressFn) -> Result<Ver
         records,
         rollback_ready,
         manifest,
+        listed,
         bytes_hashed,
         duration_ms: started.elapsed().as_millis() as u64,
     })

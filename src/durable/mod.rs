@@ -18,8 +18,8 @@ use crate::{Error, ErrorCode, Result};
 
 mod tree;
 pub use tree::{
-    copy_file_new, create_dir_new, exchange, remove_trash, remove_tree, rename_durable, ScratchDir,
-    DIR_MODE,
+    copy_file_new, create_dir_new, exchange, link_durable, remove_trash, remove_tree,
+    rename_durable, ScratchDir, DIR_MODE,
 };
 
 /// Mode of files that did not exist before.
@@ -55,6 +55,41 @@ pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
         return Err(Error::write_io(path, &e));
     }
     fsync_dir(dir).map_err(|e| renamed_but_unsynced(path, dir, &e))
+}
+
+/// Appends `line` plus a newline to `path` (created 0644 if missing) with one write, then fsyncs it; a new file's directory entry is fsynced too. A crash may leave a torn last line, which readers skip.
+pub fn append_line(path: &Path, line: &str) -> Result<()> {
+    let existed = path.exists();
+    let mut file = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(NEW_FILE_MODE)
+        .open(path)
+        .map_err(|e| Error::write_io(path, &e))?;
+    let mut bytes = Vec::with_capacity(line.len() + 1);
+    bytes.extend_from_slice(line.as_bytes());
+    bytes.push(b'\n');
+    file.write_all(&bytes)
+        .and_then(|()| file.sync_data())
+        .map_err(|e| Error::write_io(path, &e))?;
+    if existed {
+        return Ok(());
+    }
+    let (dir, _) = split_target(path)?;
+    sync_dir(dir)
+}
+
+/// Removes a file if present and fsyncs its directory; `Ok(false)` when it was not there.
+pub fn remove_file(path: &Path) -> Result<bool> {
+    match fs::remove_file(path) {
+        Ok(()) => {
+            let (dir, _) = split_target(path)?;
+            sync_dir(dir)?;
+            Ok(true)
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(Error::write_io(path, &e)),
+    }
 }
 
 /// fsyncs a directory so a rename or create inside it survives a crash.

@@ -81,6 +81,23 @@ pub fn rename_durable(from: &Path, to: &Path) -> Result<()> {
     sync_parents(from, to)
 }
 
+/// Gives the file `existing` a second name `new` (a hard link, same filesystem) and fsyncs `new`'s folder: keeps old bytes reachable before a replace.
+pub fn link_durable(existing: &Path, new: &Path) -> Result<()> {
+    fs::hard_link(existing, new).map_err(|e| {
+        Error::new(
+            ErrorCode::WriteFailed,
+            format!(
+                "cannot keep {} as {}: {e}; nothing was replaced",
+                existing.display(),
+                new.display()
+            ),
+        )
+        .with_path(existing)
+    })?;
+    let (parent, _) = split_target(new)?;
+    sync_dir(parent)
+}
+
 /// Swaps two existing paths in one step (`renameat2` with `RENAME_EXCHANGE`) and fsyncs their parents. `Ok(false)` means this filesystem cannot exchange (nothing changed); the caller then falls back to a journaled pair of renames.
 pub fn exchange(a: &Path, b: &Path) -> Result<bool> {
     let (ca, cb) = (c_path(a)?, c_path(b)?);

@@ -1,0 +1,307 @@
+//! `validateRollback`: the runbook's post-rollback checks, as ✅/❌ lines and data. Writes
+//! nothing: the live LevelDB is read through a scratch copy.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::Instant;
+
+use serde_json::{json, Value};
+
+use super::incident::{interrupted, Incident};
+use crate::backend::leveldb::read_copy;
+use crate::backend::{BackendKind, RawEntry};
+use crate::backup::{list_backups, BackupManifest, RecordCounts, INCIDENTS_DIR, MANIFEST_FILE};
+use crate::chains::{ChainMap, DEV_CHAIN_ID};
+use crate::record::{canonical_name, WriteCheck};
+use crate::selection::select_backend;
+use crate::Result;
+
+/// What the operator expects to find; unset fields come from the backup the last rollback used.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Expectation {
+    /// Production contracts (dev chains apart), e.g. 26.
+    pub contracts: Option<u64>,
+    /// Production chains, e.g. 5.
+    pub chains: Option<u64>,
+}
+
+/// One check: a name, a verdict and what was seen.
+#[derive(Debug, Clone)]
+pub struct Check {
+    /// The runbook's wording.
+    pub name: String,
+    /// Passed.
+    pub ok: bool,
+    /// What was found.
+    pub detail: String,
+}
+
+/// The result of [`validate_rollback`].
+#[derive(Debug, Clone)]
+pub struct RollbackValidation {
+    /// Every check passed.
+    pub ok: bool,
+    /// The checks, in the runbook's order.
+    pub checks: Vec<Check>,
+    /// Records found in `leveldb/`.
+    pub counts: Option<RecordCounts>,
+    /// An interrupted rollback that must be resumed first.
+    pub interrupted: Option<String>,
+}
+
+impl RollbackValidation {
+    /// As JSON.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "ok": self.ok,
+            "checks": self.checks.iter().map(|c| json!({"name": c.name, "ok": c.ok, "detail": c.detail})).collect::<Vec<_>>(),
+            "counts": self.counts.as_ref().map(RecordCounts::to_json),
+            "interrupted": self.interrupted,
+        })
+    }
+}
+
+/// Checks that the project at `root` runs on a sound LevelDB after a rollback.
+pub fn validate_rollback(
+    root: &Path,
+    expect: Expectation,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<RollbackValidation> {
+    let interrupted = interrupted(root)?.into_iter().next().map(|i| i.id);
+    let mut checks = vec![check(
+        "No interrupted rollback",
+        interrupted.is_none(),
+        match &interrupted {
+            Some(id) => format!("{id} was interrupted: run `lookcoin-state rollback --resume`"),
+            None => "no unfinished journal in logs/incidents".into(),
+        },
+    )];
+    let (state, counts) = state_checks(root, expect, env)?;
+    checks.extend(state);
+    Ok(RollbackValidation {
+        ok: checks.iter().all(|c| c.ok),
+        checks,
+        counts,
+        interrupted,
+    })
+}
+
+/// The checks of the state itself (selection, LevelDB, counts, records), as the rollback runs them before it reports.
+pub(super) fn validate_state(
+    root: &Path,
+    expect: Expectation,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<Check>> {
+    state_checks(root, expect, env).map(|(checks, _)| checks)
+}
+
+fn state_checks(
+    root: &Path,
+    expect: Expectation,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Vec<Check>, Option<RecordCounts>)> {
+    let selection = select_backend(None, root, env)?;
+    let mut checks = vec![check(
+        "Backend selection is LevelDB",
+        selection.kind == BackendKind::LevelDb,
+        format!("{} ({})", selection.kind.as_str(), selection.reason),
+    )];
+    let started = Instant::now();
+    let entries = read_copy(&root.join("leveldb"));
+    let read_ms = started.elapsed().as_millis();
+    let entries = match entries {
+        Ok(entries) => entries,
+        Err(e) => {
+            checks.push(check("LevelDB accessible and responsive", false, e.message));
+            return Ok((checks, None));
+        }
+    };
+    let counts = RecordCounts::of(&entries);
+    checks.push(check(
+        "LevelDB accessible and responsive",
+        true,
+        format!("{} records read in {read_ms} ms", counts.total),
+    ));
+    checks.push(count_check(root, expect, &counts));
+    checks.extend(record_checks(&entries));
+    Ok((checks, Some(counts)))
+}
+
+fn check(name: &str, ok: bool, detail: String) -> Check {
+    Check {
+        name: name.to_string(),
+        ok,
+        detail,
+    }
+}
+
+/// "All 26 contracts detected": production records and chains against the expectation.
+fn count_check(root: &Path, expect: Expectation, counts: &RecordCounts) -> Check {
+    let chains = counts
+        .per_chain
+        .keys()
+        .filter(|c| **c != DEV_CHAIN_ID)
+        .count() as u64;
+    let reference = expected_from_backup(root);
+    let want_contracts = expect
+        .contracts
+        .or(reference.as_ref().map(|r| r.production));
+    let want_chains = expect.chains.or_else(|| {
+        reference
+            .as_ref()
+            .map(|r| r.per_chain.keys().filter(|c| **c != DEV_CHAIN_ID).count() as u64)
+    });
+    let ok = want_contracts.is_none_or(|n| n == counts.production)
+        && want_chains.is_none_or(|n| n == chains);
+    let found = format!(
+        "{} contracts on {chains} chains (+{} dev records on chain {DEV_CHAIN_ID})",
+        counts.production, counts.dev
+    );
+    let detail = match (want_contracts, want_chains) {
+        (None, None) => format!("{found}; nothing to compare with (pass --expect)"),
+        (c, n) => format!(
+            "{found}; expected {} contracts on {} chains",
+            c.map_or("any".into(), |c| c.to_string()),
+            n.map_or("any".into(), |n| n.to_string())
+        ),
+    };
+    let name = format!(
+        "All {} contracts detected",
+        want_contracts.unwrap_or(counts.production)
+    );
+    check(&name, ok, detail)
+}
+
+/// The record counts of the backup the newest incident restored, else of the newest complete backup that has them.
+fn expected_from_backup(root: &Path) -> Option<RecordCounts> {
+    let from_incident = newest_incident_backup(root).and_then(|dir| manifest_records(&dir));
+    from_incident.or_else(|| {
+        list_backups(root)
+            .ok()?
+            .into_iter()
+            .filter(|b| !b.id.starts_with("emergency-rollback-"))
+            .find_map(|b| b.manifest.and_then(|m| m.records))
+    })
+}
+
+fn newest_incident_backup(root: &Path) -> Option<std::path::PathBuf> {
+    let mut ids: Vec<String> = std::fs::read_dir(root.join(INCIDENTS_DIR))
+        .ok()?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    ids.sort();
+    let incident = Incident::at(root, ids.last()?).ok()?;
+    let entries = incident.entries().ok()?;
+    let start = super::incident::find(&entries, "start", "done")?;
+    start["backup"].as_str().map(Into::into)
+}
+
+/// Record counts from a backup's manifest, or by reading its LevelDB copy (old manifests have none).
+fn manifest_records(dir: &Path) -> Option<RecordCounts> {
+    let manifest = std::fs::read_to_string(dir.join(MANIFEST_FILE)).ok();
+    manifest
+        .and_then(|text| BackupManifest::parse(&text).ok())
+        .and_then(|m| m.records)
+        .or_else(|| {
+            read_copy(&dir.join("leveldb/current"))
+                .ok()
+                .map(|e| RecordCounts::of(&e))
+        })
+}
+
+/// The checks on the records themselves.
+fn record_checks(entries: &[RawEntry]) -> Vec<Check> {
+    let mut malformed = Vec::new();
+    let mut undecodable = Vec::new();
+    for entry in entries {
+        match &entry.record {
+            Err(e) => undecodable.push(format!("{}: {}", entry.location, e.message)),
+            Ok(r) if entry.expected_chain != Some(r.chain_id) => undecodable.push(format!(
+                "{}: key chain differs from chainId {}",
+                entry.location, r.chain_id
+            )),
+            Ok(r) if r.chain_id != DEV_CHAIN_ID => {
+                if let Err(e) = r.check_for_write(WriteCheck::Strict) {
+                    malformed.push(format!("{}: {}", entry.location, e.message));
+                }
+            }
+            Ok(_) => {}
+        }
+    }
+    vec![
+        check(
+            "Every production record well-formed",
+            malformed.is_empty(),
+            summary(
+                &malformed,
+                "addresses, hashes and chain ids valid; dev rows reported apart",
+            ),
+        ),
+        check(
+            "State manager operational",
+            undecodable.is_empty(),
+            summary(
+                &undecodable,
+                "every key decodes to a record of its own chain",
+            ),
+        ),
+        cross_network(entries),
+    ]
+}
+
+/// No chain lists one contract twice (qualified and plain name), and contracts on several chains of a tier are named.
+fn cross_network(entries: &[RawEntry]) -> Check {
+    let chains = ChainMap::default();
+    let mut seen: BTreeMap<(u64, String), usize> = BTreeMap::new();
+    let mut by_tier: BTreeMap<&str, BTreeSet<u64>> = BTreeMap::new();
+    for record in entries.iter().filter_map(|e| e.record.as_ref().ok()) {
+        if record.chain_id == DEV_CHAIN_ID {
+            continue;
+        }
+        *seen
+            .entry((
+                record.chain_id,
+                canonical_name(&record.contract_name).to_string(),
+            ))
+            .or_default() += 1;
+        by_tier
+            .entry(chains.tier(record.chain_id).as_str())
+            .or_default()
+            .insert(record.chain_id);
+    }
+    let twice: Vec<String> = seen
+        .iter()
+        .filter(|(_, n)| **n > 1)
+        .map(|((chain, name), n)| format!("{name} {n}× on chain {chain}"))
+        .collect();
+    let tiers: Vec<String> = by_tier
+        .iter()
+        .map(|(tier, ids)| {
+            format!(
+                "{tier}: {}",
+                ids.iter()
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+        .collect();
+    check(
+        "Cross-network consistency maintained",
+        twice.is_empty(),
+        if twice.is_empty() {
+            format!("one record per contract and chain; {}", tiers.join("; "))
+        } else {
+            format!("duplicates: {}", twice.join(", "))
+        },
+    )
+}
+
+fn summary(problems: &[String], fine: &str) -> String {
+    if problems.is_empty() {
+        return fine.to_string();
+    }
+    let shown: Vec<&str> = problems.iter().take(3).map(String::as_str).collect();
+    format!("{} problem(s): {}", problems.len(), shown.join("; "))
+}
