@@ -11,7 +11,8 @@ use std::process::Command;
 
 use lookcoin_state::backend::leveldb::read_copy;
 use lookcoin_state::rollback::{
-    emergency_rollback, validate_rollback, Event, Expectation, RollbackOptions,
+    assess_emergency, emergency_rollback, regenerate_unified, validate_rollback, Event,
+    Expectation, RollbackOptions,
 };
 use lookcoin_state::ErrorCode;
 
@@ -377,4 +378,108 @@ fn a_rollback_killed_at_any_journal_step_is_finished_by_the_next_call() {
         assert_rolled_back(&root, "INC-CRASH");
         fs::remove_dir_all(&root).unwrap();
     }
+}
+
+#[test]
+fn the_assessment_of_the_fixture_calls_for_a_rollback_and_writes_nothing() {
+    let Some(root) = workspace("assess") else {
+        return;
+    };
+    let before = common::snapshot(&root);
+    let assessment = assess_emergency(&root, &|_| None).unwrap();
+    assert_eq!(common::snapshot(&root), before);
+    assert_eq!(assessment.decision, "ROLLBACK_REQUIRED");
+    assert!(assessment.rollback_possible);
+    let reasons = assessment.reasons.join("\n");
+    assert!(reasons.contains("chainId 23295 is claimed by sapphiremainnet.unified.json and sapphiretestnet.unified.json"), "{reasons}");
+    emergency_rollback(&forced(&root), &quiet).unwrap();
+    assert_eq!(
+        assess_emergency(&root, &|_| None).unwrap().decision,
+        "NOT_NEEDED"
+    );
+}
+
+#[test]
+fn a_sound_workspace_needs_no_rollback_unless_a_trigger_is_raised() {
+    let root = common::temp_dir("assess-sample");
+    lookcoin_state::sample::create_sample_workspace(&root).unwrap();
+    let assessment = assess_emergency(&root, &|_| None).unwrap();
+    assert_eq!(assessment.decision, "NOT_NEEDED", "{:?}", assessment.checks);
+    fs::write(root.join(".performance-issue"), "").unwrap();
+    assert_eq!(
+        assess_emergency(&root, &|_| None).unwrap().decision,
+        "CONDITIONAL"
+    );
+    fs::write(root.join(".data-corruption"), "").unwrap();
+    assert_eq!(
+        assess_emergency(&root, &|_| None).unwrap().decision,
+        "ROLLBACK_REQUIRED"
+    );
+    fs::remove_dir_all(&root).unwrap();
+}
+
+#[test]
+fn unified_files_are_regenerated_from_leveldb_keeping_their_other_sections() {
+    let Some(root) = workspace("regenerate") else {
+        return;
+    };
+    emergency_rollback(&forced(&root), &quiet).unwrap();
+    let before = common::snapshot(&root);
+    let plan = regenerate_unified(&root, true).unwrap();
+    assert_eq!(common::snapshot(&root), before, "dry run");
+    let actions: Vec<(&str, &str)> = plan
+        .files
+        .iter()
+        .map(|f| (f.path.as_str(), f.action))
+        .collect();
+    assert!(
+        actions.contains(&("deployments/unified/bsctestnet.unified.json", "replace")),
+        "{actions:?}"
+    );
+    assert_eq!(plan.files.len(), 5);
+    assert!(plan.skipped[0].contains("2 dev records"));
+    let sapphire_mainnet =
+        fs::read(root.join("deployments/unified/sapphiremainnet.unified.json")).unwrap();
+    let topology_before = section(&root, "bscmainnet", "topology");
+    let done = regenerate_unified(&root, false).unwrap();
+    assert!(done
+        .backup
+        .as_deref()
+        .unwrap()
+        .starts_with("backups/manual-"));
+    assert_eq!(
+        section(&root, "bscmainnet", "topology"),
+        topology_before,
+        "other sections kept"
+    );
+    assert_eq!(
+        fs::read(root.join("deployments/unified/sapphiremainnet.unified.json")).unwrap(),
+        sapphire_mainnet
+    );
+    let mut config = lookcoin_state::store::StoreConfig::new(&root);
+    config.backend = Some(lookcoin_state::backend::BackendKind::UnifiedJson);
+    let store = lookcoin_state::store::StateStore::new(config).unwrap();
+    store.initialize().unwrap();
+    let testnet = store.get_all_contracts(97).unwrap();
+    assert_eq!(testnet.len(), 9, "the duplicate CrossChainRouter is gone");
+    let lookcoin = store.get_contract(97, "LookCoin").unwrap().unwrap();
+    assert_eq!(
+        lookcoin.address,
+        "0x5838A9f96E72eA83317D155F31AB660832533bAB"
+    );
+    assert_eq!(
+        regenerate_unified(&root, true)
+            .unwrap()
+            .files
+            .iter()
+            .filter(|f| f.action != "unchanged")
+            .count(),
+        0
+    );
+}
+
+fn section(root: &Path, network: &str, key: &str) -> serde_json::Value {
+    let path = root.join(format!("deployments/unified/{network}.unified.json"));
+    let doc: serde_json::Value = serde_json::from_slice(&fs::read(path).unwrap()).unwrap();
+    doc[key].clone()
 }

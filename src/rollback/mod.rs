@@ -7,8 +7,10 @@
 //! step is journaled before and after; a crashed rollback is finished by the next call,
 //! and a failure after the swap began puts the old state back.
 
+mod assess;
 mod incident;
 mod plan;
+mod regenerate;
 mod report;
 mod steps;
 mod validate;
@@ -17,8 +19,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
+pub use assess::{assess_emergency, EmergencyAssessment};
 pub use incident::{interrupted, Incident, JournalEntry};
 pub use plan::{make_plan, ActionOp, PlannedAction, RollbackPlan};
+pub use regenerate::{regenerate_unified, RegenerateReport, RegeneratedFile};
 pub use validate::{validate_rollback, Check, Expectation, RollbackValidation};
 
 use crate::backend::leveldb::{is_open_here, read_copy};
