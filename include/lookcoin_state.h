@@ -111,6 +111,34 @@ enum LcsStatus lcs_list_contracts(const struct LcsStore *store, uint64_t chain_i
 // `store` must be NULL or an open handle; `out` NULL or writable.
 enum LcsStatus lcs_backend_type(const struct LcsStore *store, char **out);
 
+// Backs up a project into `<root>/backups/<kind>-<UTC stamp>/` and returns, as compact JSON,
+// `{"path":…,"backupId":…,"manifest":{…}}` once the backup's manifest is durable.
+//
+// `options_json` may be NULL (a `manual` backup) or a JSON object with `"kind"` (`"manual"`,
+// `"migration"` or `"emergency-rollback-<incident id>"`), `"label"` (a string) and
+// `"includeUnifiedHistory"` (a boolean); anything else, or an unknown kind, is
+// `LCS_STATUS_VALIDATION_FAILED` and nothing is written. A process holding the project's
+// LevelDB gives `LCS_STATUS_LOCKED`; a root with nothing to back up `LCS_STATUS_NOT_FOUND`.
+// On success `*out_json` is a string to free with `lcs_string_free`.
+//
+// # Safety
+// `root` and `options_json` must be NULL or NUL-terminated strings; `out_json` NULL or writable.
+enum LcsStatus lcs_backup_create(const char *root, const char *options_json, char **out_json);
+
+// Verifies the backup folder `dir` and returns the report as compact JSON (`"status"`:
+// `"PASSED"`, `"PASSED_WITH_WARNINGS"`, `"INCOMPLETE"` or `"FAILED"`, `"counts"`,
+// `"problems"`, and `"rollbackReady"` and `"records"`, null unless `deep`).
+//
+// `deep` re-hashes every listed byte, parses every JSON file and reads every LevelDB block;
+// otherwise only the structure is checked. Problems inside the backup are in the report,
+// not the status: the status is an error only when `dir` is no readable folder
+// (`LCS_STATUS_NOT_FOUND` when it does not exist). The backup is only read.
+// On success `*out_json` is a string to free with `lcs_string_free`.
+//
+// # Safety
+// `dir` must be NULL or a NUL-terminated string; `out_json` NULL or writable.
+enum LcsStatus lcs_backup_verify(const char *dir, bool deep, char **out_json);
+
 // Frees a string returned by this library. NULL is a no-op.
 //
 // # Safety

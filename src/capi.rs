@@ -1,4 +1,5 @@
-//! The C API: thin `extern "C"` glue over [`StateStore`], declared in `include/lookcoin_state.h`.
+//! The C API: thin `extern "C"` glue over [`StateStore`] and the backups, declared in
+//! `include/lookcoin_state.h`.
 //!
 //! Conventions of every function:
 //! - it returns an [`LcsStatus`] (0 is success) and never lets a panic cross into C;
@@ -17,12 +18,14 @@
 use std::cell::RefCell;
 use std::ffi::{c_char, c_int, CStr, CString};
 use std::panic::{self, AssertUnwindSafe};
+use std::path::Path;
 use std::ptr;
 use std::sync::LazyLock;
 
 use serde_json::Value;
 
 use crate::backend::BackendKind;
+use crate::backup::{create_backup, no_progress, verify_backup, CreateOptions};
 use crate::js_json;
 use crate::record::ContractRecord;
 use crate::store::{StateStore, StoreConfig};
@@ -231,6 +234,74 @@ pub unsafe extern "C" fn lcs_backend_type(
     })
 }
 
+/// Backs up a project into `<root>/backups/<kind>-<UTC stamp>/` and returns, as compact JSON,
+/// `{"path":…,"backupId":…,"manifest":{…}}` once the backup's manifest is durable.
+///
+/// `options_json` may be NULL (a `manual` backup) or a JSON object with `"kind"` (`"manual"`,
+/// `"migration"` or `"emergency-rollback-<incident id>"`), `"label"` (a string) and
+/// `"includeUnifiedHistory"` (a boolean); anything else, or an unknown kind, is
+/// `LCS_STATUS_VALIDATION_FAILED` and nothing is written. A process holding the project's
+/// LevelDB gives `LCS_STATUS_LOCKED`; a root with nothing to back up `LCS_STATUS_NOT_FOUND`.
+/// On success `*out_json` is a string to free with `lcs_string_free`.
+///
+/// # Safety
+/// `root` and `options_json` must be NULL or NUL-terminated strings; `out_json` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn lcs_backup_create(
+    root: *const c_char,
+    options_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> LcsStatus {
+    guard(|| {
+        let out = unsafe { out_param(out_json, "out_json") }?;
+        let root = unsafe { arg_str(root, "root") }?;
+        if root.is_empty() {
+            return Err(invalid("root is empty; pass the project root directory"));
+        }
+        let options = if options_json.is_null() {
+            Value::Null
+        } else {
+            let text = unsafe { arg_str(options_json, "options_json") }?;
+            js_json::parse(text)
+                .map_err(|e| validation(format!("options_json is not valid JSON: {e}")))?
+        };
+        let options = CreateOptions::from_json(root.into(), &options)?;
+        let created = create_backup(&options, &no_progress)?;
+        *out = c_string_out(js_json::to_compact(&created.to_json()))?;
+        Ok(())
+    })
+}
+
+/// Verifies the backup folder `dir` and returns the report as compact JSON (`"status"`:
+/// `"PASSED"`, `"PASSED_WITH_WARNINGS"`, `"INCOMPLETE"` or `"FAILED"`, `"counts"`,
+/// `"problems"`, and `"rollbackReady"` and `"records"`, null unless `deep`).
+///
+/// `deep` re-hashes every listed byte, parses every JSON file and reads every LevelDB block;
+/// otherwise only the structure is checked. Problems inside the backup are in the report,
+/// not the status: the status is an error only when `dir` is no readable folder
+/// (`LCS_STATUS_NOT_FOUND` when it does not exist). The backup is only read.
+/// On success `*out_json` is a string to free with `lcs_string_free`.
+///
+/// # Safety
+/// `dir` must be NULL or a NUL-terminated string; `out_json` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn lcs_backup_verify(
+    dir: *const c_char,
+    deep: bool,
+    out_json: *mut *mut c_char,
+) -> LcsStatus {
+    guard(|| {
+        let out = unsafe { out_param(out_json, "out_json") }?;
+        let dir = unsafe { arg_str(dir, "dir") }?;
+        if dir.is_empty() {
+            return Err(invalid("dir is empty; pass the backup folder"));
+        }
+        let report = verify_backup(Path::new(dir), deep, &no_progress)?;
+        *out = c_string_out(js_json::to_compact(&report.to_json()))?;
+        Ok(())
+    })
+}
+
 /// Frees a string returned by this library. NULL is a no-op.
 ///
 /// # Safety
@@ -435,6 +506,38 @@ mod tests {
         assert_eq!(status, LcsStatus::ValidationFailed);
         assert!(last_message().contains("unknown backend"));
         assert!(store.is_null());
+    }
+
+    #[test]
+    fn backup_calls_check_their_arguments_before_touching_anything() {
+        let mut json = c"stale".as_ptr().cast_mut();
+        let status = unsafe { lcs_backup_verify(ptr::null(), true, &mut json) };
+        assert_eq!(status, LcsStatus::InvalidArgument);
+        assert!(json.is_null());
+        assert_eq!(last_message(), "dir is NULL");
+        let status = unsafe { lcs_backup_verify(c"/tmp".as_ptr(), true, ptr::null_mut()) };
+        assert_eq!(status, LcsStatus::InvalidArgument);
+        assert_eq!(last_message(), "out_json is NULL");
+        let status = unsafe { lcs_backup_create(ptr::null(), ptr::null(), &mut json) };
+        assert_eq!(status, LcsStatus::InvalidArgument);
+        assert_eq!(last_message(), "root is NULL");
+
+        let root = std::env::temp_dir().join(format!("lcs-capi-unit-{}", std::process::id()));
+        let root_c = CString::new(root.to_str().unwrap()).unwrap();
+        for options in [
+            c"{\"kind\":\"nightly\"}",
+            c"{\"dryRun\":true}",
+            c"[1]",
+            c"{",
+        ] {
+            let status = unsafe { lcs_backup_create(root_c.as_ptr(), options.as_ptr(), &mut json) };
+            assert_eq!(status, LcsStatus::ValidationFailed, "{options:?}");
+            assert!(json.is_null());
+        }
+        assert!(!root.exists(), "a refused create wrote nothing");
+        let status = unsafe { lcs_backup_create(c"/tmp".as_ptr(), c"\xff".as_ptr(), &mut json) };
+        assert_eq!(status, LcsStatus::InvalidArgument);
+        assert!(last_message().starts_with("options_json is not valid UTF-8"));
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! The C API from C: compiles tests/c/read_fixture.c against the header and the cdylib of
-//! this test run, and runs it on a copy of the backup LevelDB of the LookCoin workspace.
+//! The C API from C: compiles the programs in tests/c/ against the header and the cdylib of
+//! this test run, and runs them on copies of the LookCoin fixtures (read_fixture.c on the
+//! backup's LevelDB, backup.c on the backup itself and on a workspace it backs up).
 
 mod common;
 
@@ -94,5 +95,58 @@ fn c_program_reads_and_writes_the_fixture_database() {
     assert!(stdout
         .lines()
         .any(|l| l.starts_with("97-LookCoin: {\"contractName\":\"LookCoin\"")));
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+#[test]
+fn c_program_verifies_the_fixture_backup_and_creates_one() {
+    let fx = fixtures_or_skip!();
+    let tmp = common::temp_dir("capi-backup");
+    let backup = tmp.join("migration-2025-08-13T11-26-18-516Z");
+    common::copy_tree(&fx.join(common::BACKUP), &backup);
+    let root = tmp.join("root");
+    common::copy_tree(&fx.join("lookcoin-workspace"), &root);
+    common::copy_tree(&fx.join("lookcoin-leveldb-live"), &root.join("leveldb"));
+    let backup_before = common::snapshot(&backup);
+
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c/backup.c");
+    let exe = tmp.join("backup");
+    compile(&source, &cdylib_dir(), &exe);
+
+    let output = Command::new(&exe).arg(&backup).arg(&root).output().unwrap();
+    let all = text(&output);
+    assert!(
+        output.status.success(),
+        "backup failed ({}):\n{all}",
+        output.status
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    for line in [
+        "ok: the fixture backup is INCOMPLETE",
+        "ok: the fixture backup is rollbackReady",
+        "ok: a NULL dir is INVALID_ARGUMENT with a NULL json",
+        "ok: kind nightly is VALIDATION_FAILED",
+        "ok: create a migration backup of 28 records",
+        "ok: the new backup verifies PASSED and rollbackReady",
+        "all checks passed",
+    ] {
+        assert!(
+            stdout.lines().any(|l| l == line),
+            "missing line {line:?} in:\n{all}"
+        );
+    }
+    assert_eq!(
+        common::snapshot(&backup),
+        backup_before,
+        "verifying changed the backup"
+    );
+    let created: Vec<_> = std::fs::read_dir(root.join("backups"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| {
+            name.starts_with("migration-") && name != "migration-2025-08-13T11-26-18-516Z"
+        })
+        .collect();
+    assert_eq!(created.len(), 1, "exactly one new backup: {created:?}");
     std::fs::remove_dir_all(&tmp).unwrap();
 }

@@ -44,6 +44,68 @@ pub struct CreatedBackup {
     pub manifest: Value,
 }
 
+impl CreatedBackup {
+    /// `{path, backupId, manifest}`, what the bindings return.
+    pub fn to_json(&self) -> Value {
+        let id = self.manifest.get("backupId").cloned().unwrap_or_else(|| {
+            self.path
+                .file_name()
+                .map_or(Value::Null, |n| n.to_string_lossy().into_owned().into())
+        });
+        json!({"path": self.path.display().to_string(), "backupId": id, "manifest": self.manifest})
+    }
+}
+
+impl CreateOptions {
+    /// Options given as JSON by a binding: `null` or an object with `kind` (default `manual`),
+    /// `label` and `includeUnifiedHistory`; anything else is `VALIDATION_FAILED`. The kind
+    /// itself is checked by [`create_backup`], before it touches anything.
+    pub fn from_json(root: PathBuf, options: &Value) -> Result<Self> {
+        let mut out = CreateOptions {
+            root,
+            kind: "manual".into(),
+            label: None,
+            include_unified_history: false,
+        };
+        let empty = Map::new();
+        let map = match options {
+            Value::Null => &empty,
+            Value::Object(map) => map,
+            other => {
+                return Err(bad_option(format!(
+                    "options must be an object, got {other}"
+                )))
+            }
+        };
+        for (key, value) in map {
+            match (key.as_str(), value) {
+                (_, Value::Null) => {}
+                ("kind", Value::String(kind)) => out.kind = kind.clone(),
+                ("label", Value::String(label)) => out.label = Some(label.clone()),
+                ("includeUnifiedHistory", Value::Bool(b)) => out.include_unified_history = *b,
+                ("kind" | "label", other) => {
+                    return Err(bad_option(format!("{key} must be a string, got {other}")))
+                }
+                ("includeUnifiedHistory", other) => {
+                    return Err(bad_option(format!(
+                        "includeUnifiedHistory must be a boolean, got {other}"
+                    )))
+                }
+                (other, _) => {
+                    return Err(bad_option(format!(
+                    "unknown backup option {other:?} (known: kind, label, includeUnifiedHistory)"
+                )))
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn bad_option(message: String) -> Error {
+    Error::new(ErrorCode::ValidationFailed, message)
+}
+
 /// One file to copy: where from, and its path inside the backup.
 struct Source {
     from: PathBuf,
@@ -387,4 +449,55 @@ pub fn valid_incident_id(id: &str) -> bool {
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binding_options_default_to_a_manual_backup_and_refuse_unknown_or_mistyped_keys() {
+        let root = PathBuf::from("/r");
+        let o = CreateOptions::from_json(root.clone(), &Value::Null).unwrap();
+        assert_eq!(
+            (o.kind.as_str(), o.label, o.include_unified_history),
+            ("manual", None, false)
+        );
+        let o = CreateOptions::from_json(
+            root.clone(),
+            &json!({"kind": "migration", "label": "x", "includeUnifiedHistory": true}),
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                o.kind.as_str(),
+                o.label.as_deref(),
+                o.include_unified_history
+            ),
+            ("migration", Some("x"), true)
+        );
+        for bad in [
+            json!({"dryRun": true}),
+            json!({"kind": 5}),
+            json!({"includeUnifiedHistory": "yes"}),
+            json!([]),
+        ] {
+            let err = CreateOptions::from_json(root.clone(), &bad).unwrap_err();
+            assert_eq!(err.code, ErrorCode::ValidationFailed, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_created_backup_as_json_names_its_path_and_id() {
+        let created = CreatedBackup {
+            path: PathBuf::from("/r/backups/manual-x"),
+            manifest: json!({"backupId": "manual-x"}),
+        };
+        let j = created.to_json();
+        assert_eq!(
+            (j["path"].as_str(), j["backupId"].as_str()),
+            (Some("/r/backups/manual-x"), Some("manual-x"))
+        );
+        assert_eq!(j["manifest"]["backupId"], "manual-x");
+    }
 }
