@@ -83,6 +83,163 @@ export interface WorkspaceSummary {
   backupLeveldb?: { path: string; chains: { total: number; chains: ChainSummary[] } }
 }
 
+/** Progress of a long backup operation, passed to `onProgress` (throttled: at most one call per ~50 ms, plus the last of each phase, all before the promise settles). */
+export interface BackupProgress {
+  /** `copy` while `createBackup` copies, `hash` while `verifyBackup` re-reads. */
+  phase: 'copy' | 'hash'
+  filesDone: number
+  filesTotal: number
+  bytesDone: number
+  bytesTotal: number
+}
+
+/** Options of `createBackup`. Unknown keys are refused (VALIDATION_FAILED). */
+export interface CreateBackupOptions {
+  /** The project root: holds `leveldb/`, `deployments/`, and gets `backups/<kind>-<UTC stamp>/`. */
+  root: string
+  /** `manual` (default), `migration` or `emergency-rollback-<incident id>`. */
+  kind?: string
+  /** Free text kept in the manifest. */
+  label?: string | null
+  /** Also copy the unified files' history (`*.backup-*`, `deployments/unified/backups/`). Default false. */
+  includeUnifiedHistory?: boolean
+  /** Called from the copy, on the JS thread; an exception it throws is ignored. */
+  onProgress?: (progress: BackupProgress) => void
+}
+
+/** Options of `verifyBackup`. */
+export interface VerifyBackupOptions {
+  /** Re-hash every byte, parse every JSON file, read every LevelDB block (default true). */
+  deep?: boolean
+  /** Also record the verdict in `<root>/backups/.verifications/` (the backup must sit in `<root>/backups/`). Default false. */
+  record?: boolean
+  onProgress?: (progress: BackupProgress) => void
+}
+
+/** Options of `pruneBackups`. */
+export interface PruneBackupsOptions {
+  /** How many of the newest complete backups to keep: a positive integer. */
+  keep: number
+  /** Only report what would be removed (default true). */
+  dryRun?: boolean
+}
+
+/** The verdict of a verification, worst last. */
+export type VerifyStatus = 'PASSED' | 'PASSED_WITH_WARNINGS' | 'INCOMPLETE' | 'FAILED'
+
+/** One problem a verification found. */
+export interface BackupProblem {
+  kind:
+    | 'manifest-missing' | 'manifest-invalid' | 'manifest-disagrees' | 'checksum-line'
+    | 'unsafe-path' | 'symlink-outside' | 'missing' | 'mismatch' | 'unlisted' | 'unreadable'
+    | 'count-mismatch' | 'leveldb-block' | 'leveldb-read' | 'invalid-json'
+  /** The status this problem alone gives. */
+  severity: VerifyStatus
+  /** Relative to the backup (`checksums/SHA256SUMS:<line>` for a checksum line). */
+  path: string
+  reason: string
+}
+
+/** Records of a LevelDB copy. */
+export interface BackupRecordCounts {
+  total: number
+  production: number
+  /** Keys on the dev chain 31337. */
+  dev: number
+  undecodable: number
+  /** Chain id (as a string) → keys. */
+  perChain: Record<string, number>
+}
+
+/** What `verifyBackup` returns. */
+export interface VerifyReport {
+  backupId: string
+  path: string
+  status: VerifyStatus
+  deep: boolean
+  /** Deep only (null otherwise): everything a LevelDB rollback restores is present, intact and readable. */
+  rollbackReady: boolean | null
+  /** 1 for the old tooling's manifests, 2 for ours; null without a manifest. */
+  formatVersion: number | null
+  timestamp: string | null
+  counts: { listed: number; ok: number; missing: number; mismatched: number; unlisted: number; unreadable: number }
+  problems: BackupProblem[]
+  /** Records in `leveldb/current` (deep only, null when there is no readable copy). */
+  records: BackupRecordCounts | null
+  bytesHashed: number
+  durationMs: number
+}
+
+/** One part of an assessment score. */
+export interface ScorePart {
+  name: 'completeness' | 'integrity' | 'age' | 'size' | 'records'
+  score: number
+  max: number
+  detail: string
+}
+
+/** What `assessBackup` returns: `score` (0–100) is the sum of the parts' scores. */
+export interface Assessment {
+  score: number
+  parts: ScorePart[]
+  verification: VerifyReport
+}
+
+/** One backup folder, as `listBackups` shows it. */
+export interface BackupListing {
+  id: string
+  path: string
+  /** ISO time: the manifest's, else the stamp in the folder name. */
+  timestamp: string | null
+  /** Has a manifest that parses (only complete backups are ever restored). */
+  complete: boolean
+  formatVersion: number | null
+  totalFiles: number | null
+  totalSize: number | null
+  /** LevelDB records the manifest counted. */
+  records: number | null
+  /** The last recorded verification (ours, or the old verifier's report). */
+  lastVerification: { status: string; at: string | null; by: string; deep?: boolean; rollbackReady?: boolean | null } | null
+}
+
+/** What `pruneBackups` did, or would do on a dry run. */
+export interface PruneReport {
+  dryRun: boolean
+  kept: Array<{ id: string; reason: string }>
+  removed: Array<{ id: string; reason: string }>
+}
+
+/** `BACKUP_MANIFEST.json` as written by `createBackup` (format version 2). */
+export interface BackupManifest {
+  timestamp: string
+  backupId: string
+  version: string
+  formatVersion: number
+  generator: string
+  kind: string
+  incidentId: string | null
+  label: string | null
+  totalFiles: number
+  totalSize: number
+  categories: Record<string, { directory: string; files: number; sizeBytes: number; checksumsGenerated: boolean; backupCompleted: boolean }>
+  records: BackupRecordCounts | null
+  /** Live unified file name → its `fileVersion` (null when it does not parse). */
+  sourceFileVersions: Record<string, number | null>
+  /** Path in the backup → SHA-256 (the same as `checksums/SHA256SUMS`). */
+  checksums: Record<string, string>
+  validation: { completed: boolean; allChecksumsPassed: boolean; missingFiles: string[]; errors: string[]; note: string }
+  restoration: Record<string, unknown>
+  metadata: { platform: string; workingDirectory: string; durationMs: number }
+}
+
+/** What `createBackup` returns once the manifest is durable. */
+export interface CreatedBackup {
+  /** The backup folder. */
+  path: string
+  backupId: string
+  manifest: BackupManifest
+}
+
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
@@ -131,6 +288,15 @@ export declare class StateManager {
   getBackendSelection(): { backend: string; reason: string }
 }
 
+/** Scores a backup 0–100 (completeness, integrity, age, size, records), on a deep verification. */
+export declare function assessBackup(dir: string): Promise<Assessment>
+
+/**
+ * Backs up `<root>` (its `leveldb/`, `deployments/unified/`, `deployments/*.json`) into
+ * `<root>/backups/<kind>-<UTC stamp>/`, copying LevelDB while nobody can write it.
+ */
+export declare function createBackup(options: CreateBackupOptions): Promise<CreatedBackup>
+
 /**
  * Builds a sample workspace shaped like LookCoin's (26 contracts on 5 chains, unified
  * files, a migration backup holding LevelDB) in an empty or new folder.
@@ -157,6 +323,18 @@ export interface ExportOptionsJs {
   /** Pretty 2-space output. */
   prettyPrint?: boolean
 }
+
+/** Every backup under `<root>/backups`, newest first (an absent folder lists none). */
+export declare function listBackups(root: string): Promise<BackupListing[]>
+
+/** `listBackups` on the calling thread. */
+export declare function listBackupsSync(root: string): BackupListing[]
+
+/**
+ * Removes old backups, keeping the `keep` newest complete ones, the newest that verifies
+ * and any an open incident names. A dry run (the default) only reports.
+ */
+export declare function pruneBackups(root: string, options: PruneBackupsOptions): Promise<PruneReport>
 
 /** Filters of `queryContracts`. */
 export interface QueryOptionsJs {
@@ -187,3 +365,12 @@ export interface StateManagerConfig {
   /** How long a write waits for a file lock (ms); default 10000. */
   lockTimeoutMs?: number
 }
+
+/**
+ * Verifies a backup folder: structure, and when `deep` (the default) every byte, every
+ * JSON file and every LevelDB block. Only reads the backup.
+ */
+export declare function verifyBackup(dir: string, options?: VerifyBackupOptions): Promise<VerifyReport>
+
+/** `verifyBackup` on the calling thread (progress events arrive just before it returns). */
+export declare function verifyBackupSync(dir: string, options?: VerifyBackupOptions): VerifyReport

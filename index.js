@@ -836,6 +836,13 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.StateManager = nativeBinding.StateManager
+module.exports.assessBackup = nativeBinding.assessBackup
+module.exports.createBackup = nativeBinding.createBackup
 module.exports.createSampleWorkspace = nativeBinding.createSampleWorkspace
 module.exports.createStateManager = nativeBinding.createStateManager
 module.exports.describeWorkspace = nativeBinding.describeWorkspace
+module.exports.listBackups = nativeBinding.listBackups
+module.exports.listBackupsSync = nativeBinding.listBackupsSync
+module.exports.pruneBackups = nativeBinding.pruneBackups
+module.exports.verifyBackup = nativeBinding.verifyBackup
+module.exports.verifyBackupSync = nativeBinding.verifyBackupSync

@@ -3,6 +3,10 @@
 //! Every async method is an `AsyncTask` whose work runs on libuv's pool; core errors
 //! travel as values and become `StateManagerError`s (with `code` and `details`) in
 //! `resolve`, on the JS thread. Sync twins run the same task's `compute` + `resolve`.
+//! The backup functions live in `node/backup.rs`, their progress plumbing in `node/progress.rs`.
+
+mod backup;
+mod progress;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
