@@ -240,6 +240,111 @@ export interface CreatedBackup {
   manifest: BackupManifest
 }
 
+/** A rollback step, as `emergencyRollback`'s `onProgress` receives it. */
+export interface RollbackEvent {
+  step: string
+  status: 'begin' | 'done' | 'info'
+  message: string
+  /** The plan, on the `plan` event: shown before anything is written. */
+  data?: RollbackPlan
+}
+
+/** Options of `emergencyRollback`. */
+export interface EmergencyRollbackOptions {
+  root: string
+  /** Run without a reviewed `planId` (the CLI asks on a terminal instead). */
+  force?: boolean
+  /** Skip the pre-rollback backup. */
+  noBackup?: boolean
+  /** Plan only: choose and deep-verify the backup, list every action, write nothing. */
+  dryRun?: boolean
+  /** The backup folder to restore; default: the newest ready one (migration backups first). */
+  backup?: string
+  /** Default `INC-YYYYMMDD-HHMMSS` (UTC). */
+  incidentId?: string
+  /** Only finish an interrupted rollback. */
+  resume?: boolean
+  /** The `planId` of a reviewed dry run: the run refuses (STATE_CONFLICT) if the plan changed. */
+  planId?: string
+  onProgress?: (event: RollbackEvent | BackupProgress) => void
+}
+
+export interface PlannedAction {
+  op: 'create' | 'replace' | 'keep'
+  path: string
+  detail: string
+}
+
+export interface RollbackPlan {
+  planId: string
+  incidentId: string
+  root: string
+  backup: { id: string; path: string; status: VerifyStatus; rollbackReady: boolean | null; problems: number }
+  skippedBackups: { id: string; reason: string }[]
+  actions: PlannedAction[]
+  before: { leveldb: BackupRecordCounts | null; unifiedContracts: number | null }
+  after: BackupRecordCounts
+}
+
+export interface RollbackCheck {
+  name: string
+  ok: boolean
+  detail: string
+}
+
+/** `logs/incidents/<id>/rollback-report.json`. */
+export interface RollbackReport {
+  incidentId: string
+  status: 'SUCCESS'
+  startedAt: string
+  finishedAt: string
+  durationMs: number
+  resumed: boolean
+  backend: 'leveldb'
+  restoredFrom: string
+  preRollbackBackup: { path: string | null; status?: VerifyStatus } | null
+  contracts: { production: number; dev: number; total: number; networks: { chainId: number; network: string; contracts: number; dev: boolean }[] }
+  integrity: RollbackCheck[]
+  replacedKeptIn: string
+  actionsRequired: string[]
+}
+
+export interface RollbackOutcome {
+  incidentId: string
+  /** `planned` (dry run), `interrupted` (a dry run found an unfinished rollback), `succeeded`. */
+  status: 'planned' | 'interrupted' | 'succeeded'
+  resumed: boolean
+  plan: RollbackPlan | null
+  report: RollbackReport | null
+}
+
+export interface ValidateRollbackOptions {
+  root: string
+  /** e.g. `{ contracts: 26, chains: 5 }`; default: the counts of the backup the last rollback restored. */
+  expect?: { contracts?: number; chains?: number }
+}
+
+export interface RollbackValidation {
+  ok: boolean
+  checks: RollbackCheck[]
+  counts: BackupRecordCounts | null
+  interrupted: string | null
+}
+
+export interface EmergencyAssessment {
+  decision: 'ROLLBACK_REQUIRED' | 'CONDITIONAL' | 'NOT_NEEDED' | 'RESUME_REQUIRED'
+  reasons: string[]
+  rollbackPossible: boolean
+  checks: RollbackCheck[]
+}
+
+export interface RegenerateReport {
+  dryRun: boolean
+  backup: string | null
+  skipped: string[]
+  files: { path: string; chainId: number; action: 'create' | 'replace' | 'unchanged'; previous: string; records: number }[]
+}
+
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
@@ -291,6 +396,9 @@ export declare class StateManager {
 /** Scores a backup 0–100 (completeness, integrity, age, size, records), on a deep verification. */
 export declare function assessBackup(dir: string): Promise<Assessment>
 
+/** The runbook's assessment and decision; reads only. */
+export declare function assessEmergency(options: { root: string }): Promise<EmergencyAssessment>
+
 /**
  * Backs up `<root>` (its `leveldb/`, `deployments/unified/`, `deployments/*.json`) into
  * `<root>/backups/<kind>-<UTC stamp>/`, copying LevelDB while nobody can write it.
@@ -311,6 +419,9 @@ export declare function createStateManager(backend?: string | undefined | null, 
 
 /** What a workspace holds: unified records per chain and the newest backup's LevelDB records. */
 export declare function describeWorkspace(root: string): Promise<WorkspaceSummary>
+
+/** Runs (or with `dryRun`, plans) the emergency rollback to LevelDB. Steps arrive on `onProgress`; the plan comes with the `plan` event, before anything is written. */
+export declare function emergencyRollback(options: EmergencyRollbackOptions): Promise<RollbackOutcome>
 
 /** Options of `exportAll`. */
 export interface ExportOptionsJs {
@@ -350,6 +461,9 @@ export interface QueryOptionsJs {
   sortOrder?: string
 }
 
+/** Rebuilds the unified JSON files from LevelDB (after a backup), keeping their other sections. */
+export declare function regenerateUnified(options: { root: string; dryRun?: boolean }): Promise<RegenerateReport>
+
 /** Options of `createStateManager` (the old config names are accepted). */
 export interface StateManagerConfig {
   /** Project root; default: the current directory. */
@@ -365,6 +479,9 @@ export interface StateManagerConfig {
   /** How long a write waits for a file lock (ms); default 10000. */
   lockTimeoutMs?: number
 }
+
+/** The runbook's post-rollback checks; writes nothing. */
+export declare function validateRollback(options: ValidateRollbackOptions): Promise<RollbackValidation>
 
 /**
  * Verifies a backup folder: structure, and when `deep` (the default) every byte, every

@@ -2,14 +2,11 @@
 // lookcoin-state command line: parses arguments and prints. All logic is in the Rust core.
 'use strict'
 
-const fs = require('node:fs')
-const os = require('node:os')
 const path = require('node:path')
-const addon = require('../index.js')
+const { COMMANDS, EXIT, UsageError } = require('./commands.js')
+const { makeOutput } = require('./output.js')
 
-// Exit codes (documented in the README): 0 done, 1 problems found or refused safely,
-// 2 usage error or bad input, 3 locked or busy.
-const EXIT = { ok: 0, problems: 1, usage: 2, locked: 3 }
+// Errors whose code says how to exit; anything else is 1 (problem found or refused safely).
 const CODE_EXIT = {
   STATE_LOCKED: EXIT.locked,
   LOCK_TIMEOUT: EXIT.locked,
@@ -17,14 +14,40 @@ const CODE_EXIT = {
   INVALID_ARGUMENT: EXIT.usage,
 }
 
+const VALUE_OPTIONS = new Set(['root', 'backup', 'incident', 'kind', 'label', 'keep', 'expect-contracts', 'expect-chains'])
+const FLAGS = new Set(['json', 'quiet', 'help', 'force', 'no-backup', 'dry-run', 'resume', 'include-history',
+  'structure-only', 'apply', 'progress-json'])
+
 const HELP = {
-  demo: `lookcoin-state demo [--root DIR] [--json]
-  Builds a sample workspace shaped like LookCoin's (26 contracts on 5 chains in unified
-  JSON, a migration backup holding LevelDB) and prints its records per chain.
-  DIR must be new or empty; default: a fresh folder under the system temp dir.
-  Example: lookcoin-state demo --root /tmp/lookcoin-demo`,
-  show: `lookcoin-state show [--root DIR] [--json]
-  Prints the records per chain of a workspace: live unified JSON and the newest backup's LevelDB.
+  rollback: `lookcoin-state rollback [--root DIR] [--dry-run] [--force] [--no-backup] [--backup DIR] [--incident ID] [--resume]
+  Emergency rollback from unified JSON to LevelDB. Shows the plan first (backup chosen and
+  deep-verified, every path created/replaced/kept, record counts before and after).
+  --dry-run stops there and writes nothing. Without --force it asks for "yes" on a terminal.
+  An interrupted rollback is finished first (--resume only finishes one).
+  Example: lookcoin-state rollback --dry-run --root ~/lookcoin-contract`,
+  'rollback-validate': `lookcoin-state rollback-validate [--root DIR] [--expect-contracts N] [--expect-chains N]
+  The runbook's post-rollback checks; writes nothing. Exit 0 when all pass.
+  Example: lookcoin-state rollback-validate --expect-contracts 26 --expect-chains 5`,
+  assess: `lookcoin-state assess [--root DIR]
+  Emergency assessment: unified files, trigger markers, a verified backup, disk space, and
+  the decision (ROLLBACK_REQUIRED, CONDITIONAL, NOT_NEEDED, RESUME_REQUIRED).
+  Example: lookcoin-state assess --root ~/lookcoin-contract`,
+  'regenerate-unified': `lookcoin-state regenerate-unified [--root DIR] [--dry-run]
+  Rebuilds deployments/unified/*.unified.json from LevelDB (after a backup), keeping their other sections.
+  Example: lookcoin-state regenerate-unified --dry-run`,
+  backup: `lookcoin-state backup create [--kind manual|migration] [--label TEXT] [--include-history]
+lookcoin-state backup verify DIR [--structure-only]
+lookcoin-state backup assess DIR
+lookcoin-state backup list
+lookcoin-state backup prune --keep N [--apply]
+  Backups under <root>/backups. verify re-hashes every file and reads every LevelDB block.
+  Example: lookcoin-state backup verify backups/migration-2025-08-13T11-26-18-516Z`,
+  demo: `lookcoin-state demo [--root DIR]
+  The main job on a generated workspace: builds a sample shaped like LookCoin's, rolls it back
+  to LevelDB and validates the result. DIR must be new or empty (default: a temp folder).
+  Example: lookcoin-state demo`,
+  show: `lookcoin-state show [--root DIR]
+  Prints the records per chain of a workspace.
   Example: lookcoin-state show --root ~/lookcoin-contract`,
 }
 
@@ -33,57 +56,48 @@ function usage(message) {
   process.stderr.write(`Usage: lookcoin-state <command> [options]
 
 Commands:
-  demo    build a sample workspace and show it
-  show    show the records of a workspace
+  assess              should we roll back? (the runbook's assessment)
+  rollback            emergency rollback to LevelDB (--dry-run first)
+  rollback-validate   check the state after a rollback
+  regenerate-unified  rebuild unified JSON from LevelDB
+  backup              create | verify | assess | list | prune
+  demo                the main job on a generated sample workspace
+  show                records per chain of a workspace
 
 Options:
-  --root DIR   project root (default: current directory)
-  --json       one JSON document on stdout, nothing else
-  --quiet      only errors
-  --help       help for a command, e.g. lookcoin-state demo --help
+  --root DIR        project root (default: current directory)
+  --json            one JSON document on stdout, nothing else
+  --progress-json   progress as JSON lines on stderr
+  --quiet           only errors
+  --help            help for a command, e.g. lookcoin-state rollback --help
+
+Exit codes: 0 done, 1 problems found or refused safely, 2 usage or bad input,
+3 locked or busy, 4 an interrupted rollback needs --resume.
 `)
   return EXIT.usage
 }
 
 function parse(argv) {
-  const args = { command: undefined, root: undefined, json: false, quiet: false, help: false }
+  const args = { positional: [] }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
-    if (arg === '--json') args.json = true
-    else if (arg === '--quiet') args.quiet = true
-    else if (arg === '--help' || arg === '-h') args.help = true
-    else if (arg === '--root') {
-      if (i + 1 >= argv.length) throw new UsageError('--root needs a directory')
-      args.root = argv[++i]
-    } else if (arg.startsWith('--root=')) args.root = arg.slice('--root='.length)
-    else if (arg.startsWith('-')) throw new UsageError(`unknown option ${arg}`)
-    else if (args.command === undefined) args.command = arg
-    else throw new UsageError(`unexpected argument ${arg}`)
+    if (!arg.startsWith('--')) {
+      if (arg === '-h') args.help = true
+      else if (args.command === undefined) args.command = arg
+      else args.positional.push(arg)
+      continue
+    }
+    const [name, inline] = arg.slice(2).split(/=(.*)/s)
+    if (FLAGS.has(name) && inline === undefined) args[name] = true
+    else if (VALUE_OPTIONS.has(name)) {
+      const value = inline ?? argv[++i]
+      if (value === undefined) throw new UsageError(`--${name} needs a value`)
+      args[name] = value
+    } else throw new UsageError(`unknown option --${name}`)
   }
+  args.rootGiven = args.root !== undefined
+  args.root = path.resolve(args.root ?? process.cwd())
   return args
-}
-
-class UsageError extends Error {}
-
-function printSummary(summary, out) {
-  out(`📂 ${summary.root}`)
-  out(`Unified JSON (live): ${summary.unified.total} contracts on ${summary.unified.chains.length} chains`)
-  printChains(summary.unified.chains, out)
-  if (summary.backupLeveldb) {
-    const b = summary.backupLeveldb
-    out(`LevelDB in the newest backup: ${b.chains.total} records on ${b.chains.chains.length} chains`)
-    out(`  ${b.path}`)
-    printChains(b.chains.chains, out)
-  } else {
-    out('⚠️  no backup with a LevelDB copy under backups/')
-  }
-}
-
-function printChains(chains, out) {
-  for (const chain of chains) {
-    out(`  chain ${String(chain.chainId).padEnd(9)} ${String(chain.count).padStart(2)} contracts`)
-    for (const c of chain.contracts) out(`      ${c.name.padEnd(18)} ${c.address}`)
-  }
 }
 
 async function main(argv) {
@@ -95,24 +109,18 @@ async function main(argv) {
     throw e
   }
   if (args.command === undefined) return args.help ? (usage(), EXIT.ok) : usage('no command given')
-  if (!(args.command in HELP)) return usage(`unknown command ${args.command}`)
+  const command = COMMANDS[args.command]
+  if (!command) return usage(`unknown command ${args.command}`)
   if (args.help) {
     process.stdout.write(`${HELP[args.command]}\n`)
     return EXIT.ok
   }
-  const out = args.json || args.quiet ? () => {} : (line) => process.stdout.write(`${line}\n`)
-  let root = path.resolve(args.root ?? process.cwd())
-  if (args.command === 'demo') {
-    root = args.root ? root : fs.mkdtempSync(path.join(os.tmpdir(), 'lookcoin-demo-'))
-    out(`Building a sample workspace in ${root} …`)
-    await addon.createSampleWorkspace(root)
-    out('✅ sample workspace built with lookcoin-state\'s own writers')
+  try {
+    return await command(args, makeOutput(args))
+  } catch (e) {
+    if (e instanceof UsageError) return usage(e.message)
+    throw e
   }
-  const summary = await addon.describeWorkspace(root)
-  if (args.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`)
-  else printSummary(summary, out)
-  if (args.command === 'demo') out(`Next: lookcoin-state show --root ${root}`)
-  return EXIT.ok
 }
 
 main(process.argv.slice(2)).then(

@@ -239,3 +239,108 @@ export interface CreatedBackup {
   backupId: string
   manifest: BackupManifest
 }
+
+/** A rollback step, as `emergencyRollback`'s `onProgress` receives it. */
+export interface RollbackEvent {
+  step: string
+  status: 'begin' | 'done' | 'info'
+  message: string
+  /** The plan, on the `plan` event: shown before anything is written. */
+  data?: RollbackPlan
+}
+
+/** Options of `emergencyRollback`. */
+export interface EmergencyRollbackOptions {
+  root: string
+  /** Run without a reviewed `planId` (the CLI asks on a terminal instead). */
+  force?: boolean
+  /** Skip the pre-rollback backup. */
+  noBackup?: boolean
+  /** Plan only: choose and deep-verify the backup, list every action, write nothing. */
+  dryRun?: boolean
+  /** The backup folder to restore; default: the newest ready one (migration backups first). */
+  backup?: string
+  /** Default `INC-YYYYMMDD-HHMMSS` (UTC). */
+  incidentId?: string
+  /** Only finish an interrupted rollback. */
+  resume?: boolean
+  /** The `planId` of a reviewed dry run: the run refuses (STATE_CONFLICT) if the plan changed. */
+  planId?: string
+  onProgress?: (event: RollbackEvent | BackupProgress) => void
+}
+
+export interface PlannedAction {
+  op: 'create' | 'replace' | 'keep'
+  path: string
+  detail: string
+}
+
+export interface RollbackPlan {
+  planId: string
+  incidentId: string
+  root: string
+  backup: { id: string; path: string; status: VerifyStatus; rollbackReady: boolean | null; problems: number }
+  skippedBackups: { id: string; reason: string }[]
+  actions: PlannedAction[]
+  before: { leveldb: BackupRecordCounts | null; unifiedContracts: number | null }
+  after: BackupRecordCounts
+}
+
+export interface RollbackCheck {
+  name: string
+  ok: boolean
+  detail: string
+}
+
+/** `logs/incidents/<id>/rollback-report.json`. */
+export interface RollbackReport {
+  incidentId: string
+  status: 'SUCCESS'
+  startedAt: string
+  finishedAt: string
+  durationMs: number
+  resumed: boolean
+  backend: 'leveldb'
+  restoredFrom: string
+  preRollbackBackup: { path: string | null; status?: VerifyStatus } | null
+  contracts: { production: number; dev: number; total: number; networks: { chainId: number; network: string; contracts: number; dev: boolean }[] }
+  integrity: RollbackCheck[]
+  replacedKeptIn: string
+  actionsRequired: string[]
+}
+
+export interface RollbackOutcome {
+  incidentId: string
+  /** `planned` (dry run), `interrupted` (a dry run found an unfinished rollback), `succeeded`. */
+  status: 'planned' | 'interrupted' | 'succeeded'
+  resumed: boolean
+  plan: RollbackPlan | null
+  report: RollbackReport | null
+}
+
+export interface ValidateRollbackOptions {
+  root: string
+  /** e.g. `{ contracts: 26, chains: 5 }`; default: the counts of the backup the last rollback restored. */
+  expect?: { contracts?: number; chains?: number }
+}
+
+export interface RollbackValidation {
+  ok: boolean
+  checks: RollbackCheck[]
+  counts: BackupRecordCounts | null
+  interrupted: string | null
+}
+
+export interface EmergencyAssessment {
+  decision: 'ROLLBACK_REQUIRED' | 'CONDITIONAL' | 'NOT_NEEDED' | 'RESUME_REQUIRED'
+  reasons: string[]
+  rollbackPossible: boolean
+  checks: RollbackCheck[]
+}
+
+export interface RegenerateReport {
+  dryRun: boolean
+  backup: string | null
+  skipped: string[]
+  files: { path: string; chainId: number; action: 'create' | 'replace' | 'unchanged'; previous: string; records: number }[]
+}

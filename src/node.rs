@@ -5,8 +5,11 @@
 //! `resolve`, on the JS thread. Sync twins run the same task's `compute` + `resolve`.
 //! The backup functions live in `node/backup.rs`, their progress plumbing in `node/progress.rs`.
 
+mod args;
 mod backup;
+mod job;
 mod progress;
+mod rollback;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -146,6 +146,7 @@ pub fn create_sample_workspace(root: &Path) -> Result<()> {
     for (chain_id, batch) in by_chain(&records) {
         unified.put_batch(chain_id, &batch)?;
     }
+    write_legacy_files(root, &records, usize::MAX)?;
     // Like the real migration: the LevelDB is backed up, then removed from the live tree.
     let leveldb_dir = root.join("leveldb");
     let leveldb = LevelDbBackend::open(&leveldb_dir, OpenMode::CreateIfMissing)?;
@@ -161,11 +162,54 @@ pub fn create_sample_workspace(root: &Path) -> Result<()> {
     };
     let backup = create_backup(&options, &no_progress)?;
     durable::remove_tree(&leveldb_dir)?;
+    // Like the real deploy scripts after the migration: a rewrite of bsctestnet.json kept
+    // only the contracts of that deploy (FORMATS §3), so the rollback has a file to replace.
+    let testnet: Vec<ContractRecord> = records
+        .iter()
+        .filter(|r| r.chain_id == 97)
+        .cloned()
+        .collect();
+    write_legacy_files(root, &testnet, 3)?;
     let backup_name = backup.path.strip_prefix(root).unwrap_or(&backup.path);
     durable::write_atomic(
         &root.join("README.txt"),
         sample_readme(backup_name).as_bytes(),
     )
+}
+
+/// Writes a v1 `deployments/<network>.json` per chain, with at most `limit` contracts each.
+fn write_legacy_files(root: &Path, records: &[ContractRecord], limit: usize) -> Result<()> {
+    let chains = ChainMap::default();
+    let dir = root.join("deployments");
+    durable::create_dir_all_durable(&dir)?;
+    for (chain_id, list) in by_chain(records) {
+        let list = &list[..list.len().min(limit)];
+        let contracts: serde_json::Map<String, Value> = list
+            .iter()
+            .map(|r| {
+                let proxy = r.proxy_address.clone().unwrap_or_else(|| r.address.clone());
+                (
+                    r.contract_name.clone(),
+                    json!({"proxy": proxy, "implementation": r.address}),
+                )
+            })
+            .collect();
+        let hashes: serde_json::Map<String, Value> = list
+            .iter()
+            .filter_map(|r| {
+                Some((
+                    r.contract_name.clone(),
+                    json!(r.implementation_hash.clone()?),
+                ))
+            })
+            .collect();
+        let network = chains.network_name(chain_id);
+        let doc = json!({"network": network, "chainId": chain_id, "deployer": fake_hex("deployer", 20),
+            "timestamp": iso_from_ms(BASE_TIMESTAMP), "contracts": contracts, "implementationHashes": hashes});
+        let text = crate::js_json::to_pretty(&doc);
+        durable::write_atomic(&dir.join(format!("{network}.json")), text.as_bytes())?;
+    }
+    Ok(())
 }
 
 fn sample_readme(backup: &Path) -> String {

@@ -1,4 +1,4 @@
-//! Backup progress from the worker threads to a JS `onProgress` callback.
+//! Progress (backup file work, rollback steps) from the worker threads to a JS `onProgress` callback.
 //!
 //! Workers never wait on JS. They queue an event (at most one per [`THROTTLE`], plus the
 //! last of each phase) and wake the JS thread with a non-blocking call of a threadsafe
@@ -16,11 +16,21 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{sys, Env, JsValue, Status};
 
 use crate::backup::Progress;
+use crate::rollback::Event;
 
 /// At most one event per this interval reaches JS (the last of a phase always does).
 const THROTTLE: Duration = Duration::from_millis(50);
 
-/// The JS `onProgress` function, called with one `BackupProgress` object.
+/// One event for `onProgress`: file progress (throttled) or a rollback step (always delivered).
+#[derive(Clone)]
+pub(super) enum Report {
+    /// Files and bytes done in a phase.
+    Files(Progress),
+    /// A rollback step began, ended or said something.
+    Step(Event),
+}
+
+/// The JS `onProgress` function, called with one `BackupProgress` or `RollbackEvent` object.
 pub(super) type ProgressCallback<'a> = Function<'a, ProgressJs, Unknown<'static>>;
 
 /// What a task holds to report progress; `report` is called from any thread.
@@ -39,7 +49,7 @@ struct ProgressQueue {
 
 #[derive(Default)]
 struct QueueState {
-    pending: VecDeque<Progress>,
+    pending: VecDeque<Report>,
     /// When the last event was queued, its phase, total and files done.
     last: Option<(Instant, &'static str, u64, u64)>,
     /// Set once the task has resolved: later reports are dropped.
@@ -83,7 +93,19 @@ impl ProgressSink {
             }
         }
         state.last = Some((Instant::now(), p.phase, p.files_total, p.files_done));
-        state.pending.push_back(p.clone());
+        self.push(state, Report::Files(p.clone()));
+    }
+
+    /// Queues a rollback step event; steps are few, so none is throttled.
+    pub(super) fn report_step(&self, event: &Event) {
+        let state = self.queue.lock();
+        if !state.closed {
+            self.push(state, Report::Step(event.clone()));
+        }
+    }
+
+    fn push(&self, mut state: MutexGuard<'_, QueueState>, report: Report) {
+        state.pending.push_back(report);
         drop(state);
         // Not `ok` only while Node shuts down, when nobody listens any more.
         let _ = self.wake.call((), ThreadsafeFunctionCallMode::NonBlocking);
@@ -119,20 +141,31 @@ impl ProgressQueue {
     }
 }
 
-/// `{ phase, filesDone, filesTotal, bytesDone, bytesTotal }`.
-pub(super) struct ProgressJs(Progress);
+/// `{ phase, filesDone, filesTotal, bytesDone, bytesTotal }` or `{ step, status, message, data? }`.
+pub(super) struct ProgressJs(Report);
 
 impl ToNapiValue for ProgressJs {
     unsafe fn to_napi_value(raw_env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
         let env = Env::from_raw(raw_env);
-        let p = val.0;
         let mut obj = Object::new(&env)?;
-        obj.set_named_property("phase", p.phase)?;
-        // Counts beyond 2^53 are not a concern for files and bytes on one disk.
-        obj.set_named_property("filesDone", p.files_done as f64)?;
-        obj.set_named_property("filesTotal", p.files_total as f64)?;
-        obj.set_named_property("bytesDone", p.bytes_done as f64)?;
-        obj.set_named_property("bytesTotal", p.bytes_total as f64)?;
+        match val.0 {
+            Report::Files(p) => {
+                obj.set_named_property("phase", p.phase)?;
+                // Counts beyond 2^53 are not a concern for files and bytes on one disk.
+                obj.set_named_property("filesDone", p.files_done as f64)?;
+                obj.set_named_property("filesTotal", p.files_total as f64)?;
+                obj.set_named_property("bytesDone", p.bytes_done as f64)?;
+                obj.set_named_property("bytesTotal", p.bytes_total as f64)?;
+            }
+            Report::Step(e) => {
+                obj.set_named_property("step", e.step.as_str())?;
+                obj.set_named_property("status", e.status)?;
+                obj.set_named_property("message", e.message.as_str())?;
+                if let Some(data) = e.data {
+                    obj.set_named_property("data", super::Reply::Json(data))?;
+                }
+            }
+        }
         Ok(obj.raw())
     }
 }

@@ -1,0 +1,234 @@
+// The CLI's commands: each turns parsed arguments into one addon call and prints the result.
+'use strict'
+
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const readline = require('node:readline/promises')
+const addon = require('../index.js')
+const { mark } = require('./output.js')
+
+/** Exit codes, documented in the README. */
+const EXIT = { ok: 0, problems: 1, usage: 2, locked: 3, interrupted: 4 }
+
+class UsageError extends Error {}
+
+const cli = 'npx lookcoin-state'
+
+async function rollback(args, io) {
+  const options = {
+    root: args.root,
+    noBackup: Boolean(args['no-backup']),
+    backup: args.backup,
+    incidentId: args.incident,
+  }
+  if (args.resume) return finishRollback(await addon.emergencyRollback({ ...options, resume: true, onProgress: io.progress }), args, io)
+  if (args.force) {
+    // One call: the plan arrives with the `plan` event, before anything is written.
+    const onProgress = (event) => (event.step === 'plan' && event.data ? printPlan(event.data, io) : io.progress(event))
+    const outcome = await addon.emergencyRollback({ ...options, force: true, onProgress })
+    return finishRollback(outcome, args, io)
+  }
+  const planned = await addon.emergencyRollback({ ...options, dryRun: true, onProgress: io.progress })
+  if (planned.status === 'interrupted') return interrupted(planned.incidentId, args, io, planned)
+  printPlan(planned.plan, io)
+  if (args['dry-run']) {
+    if (args.json) io.json(planned)
+    io.line(`\nDry run: nothing was written. To run it: ${cli} rollback --root ${args.root}`)
+    return EXIT.ok
+  }
+  if (!(await confirmed(planned, args))) {
+    io.line('Cancelled: nothing was changed.')
+    return EXIT.problems
+  }
+  const run = { ...options, incidentId: planned.incidentId, planId: planned.plan.planId, onProgress: io.progress }
+  return finishRollback(await addon.emergencyRollback(run), args, io)
+}
+
+/** Asks on a terminal; off a terminal a rollback needs --force. */
+async function confirmed(planned, args) {
+  if (!process.stdin.isTTY || !process.stdout.isTTY || args.json) {
+    throw new UsageError('not on a terminal: review the plan with --dry-run, then run with --force')
+  }
+  const rl = readline.createInterface({ input: process.stdin, output: process.stdout })
+  const answer = await rl.question(`\nRoll back now as incident ${planned.incidentId}? Type "yes": `)
+  rl.close()
+  return answer.trim() === 'yes'
+}
+
+function printPlan(plan, io) {
+  io.line(`🚨 Emergency rollback plan ${plan.planId} for ${plan.root}`)
+  io.line(`📂 Backup: ${plan.backup.id} (deep-verified: ${plan.backup.status}, ready for rollback)`)
+  for (const skipped of plan.skippedBackups) io.line(`   ⚠️  passed over ${skipped.id}: ${skipped.reason}`)
+  const before = plan.before.leveldb ? `${plan.before.leveldb.total} LevelDB records` : 'no LevelDB'
+  const unified = plan.before.unifiedContracts ?? 'unreadable'
+  io.line(`📊 Before: ${before}, ${unified} contracts in unified JSON. After: ${plan.after.total} records ` +
+    `(${plan.after.production} production on ${productionChains(plan.after)} chains + ${plan.after.dev} dev)`)
+  io.line('Actions:')
+  for (const action of plan.actions) io.line(`  ${action.op.padEnd(7)} ${action.path}  — ${action.detail}`)
+}
+
+function productionChains(counts) {
+  return Object.keys(counts.perChain).filter((chain) => chain !== '31337').length
+}
+
+function finishRollback(outcome, args, io) {
+  if (args.json) io.json(outcome)
+  const report = outcome.report
+  io.line(`\n✅ Rollback ${outcome.incidentId} complete${outcome.resumed ? ' (resumed after an interruption)' : ''}`)
+  io.line(`✅ Backend: ${report.backend}; ${report.contracts.production} contracts, ${report.contracts.dev} dev records`)
+  for (const check of report.integrity) io.line(`${mark(check.ok)} ${check.name}: ${check.detail}`)
+  io.line(`📝 Report: logs/incidents/${outcome.incidentId}/rollback-report.md`)
+  io.line(`Next: ${cli} rollback-validate --root ${args.root}`)
+  return EXIT.ok
+}
+
+function interrupted(incidentId, args, io, value) {
+  if (args.json) io.json(value)
+  io.line(`⚠️  rollback ${incidentId} was interrupted and must be finished first`)
+  io.line(`Next: ${cli} rollback --resume --root ${args.root}`)
+  return EXIT.interrupted
+}
+
+async function rollbackValidate(args, io) {
+  const expect = { contracts: number(args, 'expect-contracts'), chains: number(args, 'expect-chains') }
+  const result = await addon.validateRollback({ root: args.root, expect })
+  if (args.json) io.json(result)
+  for (const check of result.checks) io.line(`${mark(check.ok)} ${check.name}: ${check.detail}`)
+  if (result.interrupted) return interrupted(result.interrupted, { ...args, json: false }, io)
+  io.line(result.ok ? '✅ Rollback validated' : `❌ Validation failed. Next: ${cli} assess --root ${args.root}`)
+  return result.ok ? EXIT.ok : EXIT.problems
+}
+
+async function assess(args, io) {
+  const result = await addon.assessEmergency({ root: args.root })
+  if (args.json) io.json(result)
+  for (const check of result.checks) io.line(`${mark(check.ok)} ${check.name}: ${check.detail}`)
+  for (const reason of result.reasons) io.line(`   • ${reason}`)
+  io.line(`Decision: ${result.decision}`)
+  const next = {
+    ROLLBACK_REQUIRED: `${cli} rollback --dry-run --root ${args.root}`,
+    CONDITIONAL: `investigate, then if needed ${cli} rollback --dry-run --root ${args.root}`,
+    RESUME_REQUIRED: `${cli} rollback --resume --root ${args.root}`,
+    NOT_NEEDED: 'nothing to do',
+  }[result.decision]
+  io.line(`Next: ${next}`)
+  if (result.decision === 'RESUME_REQUIRED') return EXIT.interrupted
+  return result.decision === 'NOT_NEEDED' ? EXIT.ok : EXIT.problems
+}
+
+async function regenerateUnified(args, io) {
+  const result = await addon.regenerateUnified({ root: args.root, dryRun: Boolean(args['dry-run']) })
+  if (args.json) io.json(result)
+  for (const file of result.files) io.line(`  ${file.action.padEnd(9)} ${file.path} (${file.records} records; before: ${file.previous})`)
+  for (const skipped of result.skipped) io.line(`  skipped   ${skipped}`)
+  io.line(result.dryRun ? 'Dry run: nothing was written.' : `✅ Unified JSON regenerated; backup first: ${result.backup ?? 'none needed'}`)
+  return EXIT.ok
+}
+
+async function backup(args, io) {
+  const [sub, dir] = args.positional
+  const target = dir && path.resolve(dir)
+  switch (sub) {
+    case 'create': {
+      const created = await addon.createBackup({ root: args.root, kind: args.kind ?? 'manual', label: args.label,
+        includeUnifiedHistory: Boolean(args['include-history']), onProgress: io.progress })
+      if (args.json) io.json(created)
+      io.line(`✅ Backup ${created.backupId}: ${created.manifest.totalFiles} files, ${created.manifest.totalSize} bytes`)
+      io.line(`Next: ${cli} backup verify ${created.path}`)
+      return EXIT.ok
+    }
+    case 'verify': {
+      const report = await addon.verifyBackup(need(target, 'backup verify DIR'),
+        { deep: !args['structure-only'], record: true, onProgress: io.progress })
+      if (args.json) io.json(report)
+      printVerification(report, io)
+      return report.status === 'FAILED' ? EXIT.problems : EXIT.ok
+    }
+    case 'assess': {
+      const result = await addon.assessBackup(need(target, 'backup assess DIR'))
+      if (args.json) io.json(result)
+      io.line(`${result.score >= 80 ? '✅' : '⚠️ '} Quality score: ${result.score}/100`)
+      for (const part of result.parts) io.line(`   ${part.name.padEnd(12)} ${part.score}/${part.max}  ${part.detail}`)
+      return EXIT.ok
+    }
+    case 'list': {
+      const list = await addon.listBackups(args.root)
+      if (args.json) io.json(list)
+      for (const b of list) {
+        const verified = b.lastVerification ? `last verification ${b.lastVerification.status}` : 'never verified'
+        io.line(`${b.complete ? '📦' : '⚠️ '} ${b.id}  ${b.complete ? `${b.totalFiles} files` : 'INCOMPLETE (no manifest)'}  ${verified}`)
+      }
+      return EXIT.ok
+    }
+    case 'prune': {
+      const keep = number(args, 'keep')
+      if (keep === undefined) throw new UsageError('backup prune needs --keep N')
+      const result = await addon.pruneBackups(args.root, { keep, dryRun: !args.apply })
+      if (args.json) io.json(result)
+      for (const k of result.kept) io.line(`  keep    ${k.id} (${k.reason})`)
+      for (const r of result.removed) io.line(`  ${result.dryRun ? 'would remove' : 'removed'} ${r.id} (${r.reason})`)
+      if (result.dryRun) io.line('Dry run: nothing was removed; add --apply to remove.')
+      return EXIT.ok
+    }
+    default:
+      throw new UsageError(`backup needs one of create, verify, assess, list, prune${sub ? ` (got ${sub})` : ''}`)
+  }
+}
+
+function printVerification(report, io) {
+  const c = report.counts
+  io.line(`${report.status === 'FAILED' ? '❌' : report.status === 'PASSED' ? '✅' : '⚠️ '} ${report.backupId}: ${report.status}`)
+  io.line(`   ${c.ok} ok, ${c.missing} missing, ${c.mismatched} mismatched, ${c.unlisted} unlisted, ${c.unreadable} unreadable`)
+  if (report.records) io.line(`   LevelDB: ${report.records.total} records (${report.records.production} production, ${report.records.dev} dev)`)
+  if (report.rollbackReady !== null) io.line(`${mark(report.rollbackReady)} ready for a LevelDB rollback`)
+  for (const p of report.problems.slice(0, 20)) io.line(`   ${p.severity.padEnd(20)} ${p.kind} ${p.path}: ${p.reason}`)
+  if (report.problems.length > 20) io.line(`   … ${report.problems.length - 20} more (use --json)`)
+}
+
+async function demo(args, io) {
+  const root = args.rootGiven ? args.root : fs.mkdtempSync(path.join(os.tmpdir(), 'lookcoin-demo-'))
+  io.line(`Building a sample workspace in ${root} …`)
+  await addon.createSampleWorkspace(root)
+  io.line('✅ sample workspace built with lookcoin-state\'s own writers (26 contracts on 5 chains in unified JSON, a migration backup holding a 28-record LevelDB)\n')
+  const code = await rollback({ ...args, root, force: true, json: false }, io)
+  if (code !== EXIT.ok) return code
+  io.line('')
+  const validated = await rollbackValidate({ ...args, root, 'expect-contracts': '26', 'expect-chains': '5', json: false }, io)
+  if (args.json) io.json(await addon.describeWorkspace(root))
+  return validated
+}
+
+async function show(args, io) {
+  const summary = await addon.describeWorkspace(args.root)
+  if (args.json) io.json(summary)
+  io.line(`📂 ${summary.root}`)
+  io.line(`Unified JSON (live): ${summary.unified.total} contracts on ${summary.unified.chains.length} chains`)
+  for (const chain of summary.unified.chains) io.line(`  chain ${String(chain.chainId).padEnd(9)} ${chain.count} contracts`)
+  if (summary.backupLeveldb) io.line(`LevelDB in the newest backup: ${summary.backupLeveldb.chains.total} records`)
+  return EXIT.ok
+}
+
+function number(args, name) {
+  if (args[name] === undefined) return undefined
+  const value = Number(args[name])
+  if (!Number.isInteger(value) || value < 0) throw new UsageError(`--${name} needs a whole number, got ${args[name]}`)
+  return value
+}
+
+function need(value, what) {
+  if (!value) throw new UsageError(`usage: lookcoin-state ${what}`)
+  return value
+}
+
+const COMMANDS = {
+  rollback,
+  'rollback-validate': rollbackValidate,
+  assess,
+  'regenerate-unified': regenerateUnified,
+  backup,
+  demo,
+  show,
+}
+
+module.exports = { COMMANDS, EXIT, UsageError }

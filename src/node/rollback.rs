@@ -1,0 +1,162 @@
+//! Node glue of the emergency rollback: `emergencyRollback`, `validateRollback`,
+//! `assessEmergency`, `regenerateUnified` over [`crate::rollback`].
+
+use std::path::PathBuf;
+
+use napi::bindgen_prelude::{AsyncTask, Unknown};
+use napi::Env;
+use napi_derive::napi;
+use serde_json::{Map, Value};
+
+use super::args::{bool_option, known_keys, options_arg, path_value, JsOptions};
+use super::job::{Job, JobTask, Parsed, Reporter};
+use super::{invalid_arg, shown};
+use crate::rollback::{self, Expectation, RollbackOptions};
+
+/// Runs (or with `dryRun`, plans) the emergency rollback to LevelDB. Steps arrive on `onProgress`; the plan comes with the `plan` event, before anything is written.
+#[napi(
+    ts_args_type = "options: EmergencyRollbackOptions",
+    ts_return_type = "Promise<RollbackOutcome>"
+)]
+pub fn emergency_rollback(env: Env, options: Unknown) -> AsyncTask<JobTask> {
+    AsyncTask::new(JobTask::new(&env, rollback_args(options)))
+}
+
+/// The runbook's post-rollback checks; writes nothing.
+#[napi(
+    ts_args_type = "options: ValidateRollbackOptions",
+    ts_return_type = "Promise<RollbackValidation>"
+)]
+pub fn validate_rollback(env: Env, options: Unknown) -> AsyncTask<JobTask> {
+    AsyncTask::new(JobTask::new(&env, validate_args(options)))
+}
+
+/// The runbook's assessment and decision; reads only.
+#[napi(
+    ts_args_type = "options: { root: string }",
+    ts_return_type = "Promise<EmergencyAssessment>"
+)]
+pub fn assess_emergency(env: Env, options: Unknown) -> AsyncTask<JobTask> {
+    let parsed = root_only(options, "assessEmergency", &[]).map(|(root, _)| {
+        let job: Job =
+            Box::new(move |_| rollback::assess_emergency(&root, &env_var).map(|a| a.to_json()));
+        (job, None)
+    });
+    AsyncTask::new(JobTask::new(&env, parsed))
+}
+
+/// Rebuilds the unified JSON files from LevelDB (after a backup), keeping their other sections.
+#[napi(
+    ts_args_type = "options: { root: string; dryRun?: boolean }",
+    ts_return_type = "Promise<RegenerateReport>"
+)]
+pub fn regenerate_unified(env: Env, options: Unknown) -> AsyncTask<JobTask> {
+    let parsed = root_only(options, "regenerateUnified", &["dryRun"]).and_then(|(root, values)| {
+        let dry_run = bool_option(&values, "dryRun", false)?;
+        let job: Job =
+            Box::new(move |_| rollback::regenerate_unified(&root, dry_run).map(|r| r.to_json()));
+        Ok((job, None))
+    });
+    AsyncTask::new(JobTask::new(&env, parsed))
+}
+
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+const ROLLBACK_KEYS: [&str; 9] = [
+    "root",
+    "force",
+    "noBackup",
+    "dryRun",
+    "backup",
+    "incidentId",
+    "resume",
+    "planId",
+    "onProgress",
+];
+
+fn rollback_args(options: Unknown<'_>) -> Parsed<'_> {
+    let o = required(options, "emergencyRollback")?;
+    known_keys(&o.values, &ROLLBACK_KEYS, "emergencyRollback")?;
+    let v = &o.values;
+    let options = RollbackOptions {
+        root: path_value(v.get("root").cloned(), "root")?,
+        force: bool_option(v, "force", false)?,
+        no_backup: bool_option(v, "noBackup", false)?,
+        dry_run: bool_option(v, "dryRun", false)?,
+        backup: optional_text(v, "backup")?.map(PathBuf::from),
+        incident_id: optional_text(v, "incidentId")?,
+        resume: bool_option(v, "resume", false)?,
+        confirmed_plan: optional_text(v, "planId")?,
+    };
+    let job: Job = Box::new(move |r: &Reporter| {
+        rollback::emergency_rollback(&options, &|e| r.step(e)).map(|o| o.to_json())
+    });
+    Ok((job, o.on_progress))
+}
+
+fn validate_args(options: Unknown<'_>) -> Parsed<'_> {
+    let (root, values) = root_only(options, "validateRollback", &["expect"])?;
+    let expect = match values.get("expect") {
+        None | Some(Value::Null) => Expectation::default(),
+        Some(Value::Object(e)) => Expectation {
+            contracts: count(e, "contracts")?,
+            chains: count(e, "chains")?,
+        },
+        other => {
+            return Err(invalid_arg(&format!(
+                "expect must be {{ contracts?, chains? }}, got {}",
+                shown(&other.cloned())
+            )))
+        }
+    };
+    let job: Job = Box::new(move |_| {
+        rollback::validate_rollback(&root, expect, &env_var).map(|v| v.to_json())
+    });
+    Ok((job, None))
+}
+
+/// An options object that must be given.
+fn required<'a>(options: Unknown<'a>, what: &str) -> crate::Result<JsOptions<'a>> {
+    options_arg(options, &format!("{what} options"))?
+        .ok_or_else(|| invalid_arg(&format!("{what} needs an options object with root")))
+}
+
+/// `root` plus the other allowed keys, for functions that report no progress.
+fn root_only(
+    options: Unknown<'_>,
+    what: &str,
+    extra: &[&str],
+) -> crate::Result<(PathBuf, Map<String, Value>)> {
+    let mut o = required(options, what)?;
+    if o.on_progress.is_some() {
+        return Err(invalid_arg(&format!("{what} takes no onProgress")));
+    }
+    let keys: Vec<&str> = extra.iter().copied().chain(["root"]).collect();
+    known_keys(&o.values, &keys, what)?;
+    let root = path_value(o.values.remove("root"), "root")?;
+    Ok((root, o.values))
+}
+
+fn optional_text(values: &Map<String, Value>, key: &str) -> crate::Result<Option<String>> {
+    match values.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
+        other => Err(invalid_arg(&format!(
+            "{key} must be a non-empty string, got {}",
+            shown(&other.cloned())
+        ))),
+    }
+}
+
+fn count(values: &Map<String, Value>, key: &str) -> crate::Result<Option<u64>> {
+    match values.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) if n.as_u64().is_some() => Ok(n.as_u64()),
+        other => Err(invalid_arg(&format!(
+            "expect.{key} must be a whole number, got {}",
+            shown(&other.cloned())
+        ))),
+    }
+}
