@@ -72,6 +72,8 @@ pub struct Event {
     pub status: &'static str,
     /// What happened, in a phrase.
     pub message: String,
+    /// Structured detail: the plan, on the `plan` event, so a caller can show it before anything is written.
+    pub data: Option<Value>,
 }
 
 impl Event {
@@ -80,6 +82,7 @@ impl Event {
             step: step.to_string(),
             status,
             message,
+            data: None,
         }
     }
 }
@@ -164,15 +167,18 @@ pub fn emergency_rollback(options: &RollbackOptions, events: EventFn) -> Result<
         "choosing and deep-verifying the backup".into(),
     ));
     let plan = make_plan(root, options.backup.as_deref(), options.no_backup, &id)?;
-    events(&Event::new(
-        "plan",
-        "done",
-        format!(
-            "restore from {} ({} actions)",
-            plan.backup.backup_id,
-            plan.actions.len()
-        ),
-    ));
+    events(&Event {
+        data: Some(plan.to_json()),
+        ..Event::new(
+            "plan",
+            "done",
+            format!(
+                "restore from {} ({} actions)",
+                plan.backup.backup_id,
+                plan.actions.len()
+            ),
+        )
+    });
     if options.dry_run {
         return Ok(RollbackOutcome {
             incident_id: id,
