@@ -139,6 +139,34 @@ enum LcsStatus lcs_backup_create(const char *root, const char *options_json, cha
 // `dir` must be NULL or a NUL-terminated string; `out_json` NULL or writable.
 enum LcsStatus lcs_backup_verify(const char *dir, bool deep, char **out_json);
 
+// Runs the emergency rollback of the project at `root` (or plans it, with `"dryRun":true`) and returns the outcome as compact JSON: `"status"` (`"planned"`, `"interrupted"`, `"succeeded"`), `"plan"` and `"report"` (`rollback-report.json`).
+//
+// `options_json` may be NULL or a JSON object with `"force"`, `"noBackup"`, `"dryRun"`,
+// `"resume"` (booleans) and `"backup"`, `"incidentId"`, `"planId"` (strings). A real run
+// needs `"force":true` or the `planId` of a reviewed dry run (`LCS_STATUS_VALIDATION_FAILED`
+// otherwise, `LCS_STATUS_CONFLICT` when the plan changed since). A held LevelDB or unified
+// file gives `LCS_STATUS_LOCKED`; a backup that fails verification `LCS_STATUS_CORRUPT` or,
+// when none is ready, `LCS_STATUS_NOT_FOUND`; in all these cases nothing was written.
+// On success `*out_json` is a string to free with `lcs_string_free`.
+//
+// # Safety
+// `root` and `options_json` must be NULL or NUL-terminated strings; `out_json` NULL or writable.
+enum LcsStatus lcs_rollback(const char *root,
+                            const char *options_json,
+                            char **out_json);
+
+// Checks the project at `root` after a rollback (writes nothing) and returns `{"ok":…,"checks":[{"name","ok","detail"}],"counts":…,"interrupted":…}` as compact JSON.
+//
+// `expect_json` may be NULL or `{"contracts":26,"chains":5}`; without it the counts of the
+// backup the last rollback restored are expected. A failed check is in the JSON, not the
+// status. On success `*out_json` is a string to free with `lcs_string_free`.
+//
+// # Safety
+// `root` and `expect_json` must be NULL or NUL-terminated strings; `out_json` NULL or writable.
+enum LcsStatus lcs_rollback_validate(const char *root,
+                                     const char *expect_json,
+                                     char **out_json);
+
 // Frees a string returned by this library. NULL is a no-op.
 //
 // # Safety

@@ -28,6 +28,7 @@ use crate::backend::BackendKind;
 use crate::backup::{create_backup, no_progress, verify_backup, CreateOptions};
 use crate::js_json;
 use crate::record::ContractRecord;
+use crate::rollback::{emergency_rollback, validate_rollback, Expectation, RollbackOptions};
 use crate::store::{StateStore, StoreConfig};
 use crate::{Error, ErrorCode, Result};
 
@@ -254,17 +255,8 @@ pub unsafe extern "C" fn lcs_backup_create(
 ) -> LcsStatus {
     guard(|| {
         let out = unsafe { out_param(out_json, "out_json") }?;
-        let root = unsafe { arg_str(root, "root") }?;
-        if root.is_empty() {
-            return Err(invalid("root is empty; pass the project root directory"));
-        }
-        let options = if options_json.is_null() {
-            Value::Null
-        } else {
-            let text = unsafe { arg_str(options_json, "options_json") }?;
-            js_json::parse(text)
-                .map_err(|e| validation(format!("options_json is not valid JSON: {e}")))?
-        };
+        let root = unsafe { root_arg(root) }?;
+        let options = unsafe { json_arg(options_json, "options_json") }?;
         let options = CreateOptions::from_json(root.into(), &options)?;
         let created = create_backup(&options, &no_progress)?;
         *out = c_string_out(js_json::to_compact(&created.to_json()))?;
@@ -298,6 +290,60 @@ pub unsafe extern "C" fn lcs_backup_verify(
         }
         let report = verify_backup(Path::new(dir), deep, &no_progress)?;
         *out = c_string_out(js_json::to_compact(&report.to_json()))?;
+        Ok(())
+    })
+}
+
+/// Runs the emergency rollback of the project at `root` (or plans it, with `"dryRun":true`) and returns the outcome as compact JSON: `"status"` (`"planned"`, `"interrupted"`, `"succeeded"`), `"plan"` and `"report"` (`rollback-report.json`).
+///
+/// `options_json` may be NULL or a JSON object with `"force"`, `"noBackup"`, `"dryRun"`,
+/// `"resume"` (booleans) and `"backup"`, `"incidentId"`, `"planId"` (strings). A real run
+/// needs `"force":true` or the `planId` of a reviewed dry run (`LCS_STATUS_VALIDATION_FAILED`
+/// otherwise, `LCS_STATUS_CONFLICT` when the plan changed since). A held LevelDB or unified
+/// file gives `LCS_STATUS_LOCKED`; a backup that fails verification `LCS_STATUS_CORRUPT` or,
+/// when none is ready, `LCS_STATUS_NOT_FOUND`; in all these cases nothing was written.
+/// On success `*out_json` is a string to free with `lcs_string_free`.
+///
+/// # Safety
+/// `root` and `options_json` must be NULL or NUL-terminated strings; `out_json` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn lcs_rollback(
+    root: *const c_char,
+    options_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> LcsStatus {
+    guard(|| {
+        let out = unsafe { out_param(out_json, "out_json") }?;
+        let root = unsafe { root_arg(root) }?;
+        let options = unsafe { json_arg(options_json, "options_json") }?;
+        let options = RollbackOptions::from_json(root.into(), &options)?;
+        let outcome = emergency_rollback(&options, &|_| {})?;
+        *out = c_string_out(js_json::to_compact(&outcome.to_json()))?;
+        Ok(())
+    })
+}
+
+/// Checks the project at `root` after a rollback (writes nothing) and returns `{"ok":…,"checks":[{"name","ok","detail"}],"counts":…,"interrupted":…}` as compact JSON.
+///
+/// `expect_json` may be NULL or `{"contracts":26,"chains":5}`; without it the counts of the
+/// backup the last rollback restored are expected. A failed check is in the JSON, not the
+/// status. On success `*out_json` is a string to free with `lcs_string_free`.
+///
+/// # Safety
+/// `root` and `expect_json` must be NULL or NUL-terminated strings; `out_json` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn lcs_rollback_validate(
+    root: *const c_char,
+    expect_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> LcsStatus {
+    guard(|| {
+        let out = unsafe { out_param(out_json, "out_json") }?;
+        let root = unsafe { root_arg(root) }?;
+        let expect = Expectation::from_json(&unsafe { json_arg(expect_json, "expect_json") }?)?;
+        let env = |name: &str| std::env::var(name).ok();
+        let validation = validate_rollback(Path::new(root), expect, &env)?;
+        *out = c_string_out(js_json::to_compact(&validation.to_json()))?;
         Ok(())
     })
 }
@@ -408,6 +454,24 @@ unsafe fn arg_str<'a>(ptr: *const c_char, what: &str) -> Result<&'a str> {
     let text = unsafe { CStr::from_ptr(ptr) };
     text.to_str()
         .map_err(|e| invalid(format!("{what} is not valid UTF-8 ({e})")))
+}
+
+/// A project root argument: non-NULL, UTF-8, not empty.
+unsafe fn root_arg<'a>(root: *const c_char) -> Result<&'a str> {
+    let root = unsafe { arg_str(root, "root") }?;
+    if root.is_empty() {
+        return Err(invalid("root is empty; pass the project root directory"));
+    }
+    Ok(root)
+}
+
+/// An optional JSON argument: NULL is `null`; text that does not parse is `VALIDATION_FAILED`.
+unsafe fn json_arg(ptr: *const c_char, what: &str) -> Result<Value> {
+    if ptr.is_null() {
+        return Ok(Value::Null);
+    }
+    let text = unsafe { arg_str(ptr, what) }?;
+    js_json::parse(text).map_err(|e| validation(format!("{what} is not valid JSON: {e}")))
 }
 
 /// Borrows an output slot after setting it to NULL, so every failure leaves NULL there.

@@ -46,6 +46,15 @@ fn compile(source: &Path, lib_dir: &Path, exe: &Path) {
     );
 }
 
+/// Runs a compiled C program against this test run's cdylib. cargo's LD_LIBRARY_PATH also
+/// lists target/<profile>/, where an older build of the library may sit; it would win over
+/// the rpath, so the path is set to the right folder alone.
+fn run_c(exe: &Path) -> Command {
+    let mut command = Command::new(exe);
+    command.env("LD_LIBRARY_PATH", cdylib_dir());
+    command
+}
+
 fn text(output: &Output) -> String {
     format!(
         "--- stdout\n{}--- stderr\n{}",
@@ -68,7 +77,7 @@ fn c_program_reads_and_writes_the_fixture_database() {
     let exe = tmp.join("read_fixture");
     compile(&source, &cdylib_dir(), &exe);
 
-    let output = Command::new(&exe).arg(&root).output().unwrap();
+    let output = run_c(&exe).arg(&root).output().unwrap();
     let all = text(&output);
     assert!(
         output.status.success(),
@@ -113,7 +122,7 @@ fn c_program_verifies_the_fixture_backup_and_creates_one() {
     let exe = tmp.join("backup");
     compile(&source, &cdylib_dir(), &exe);
 
-    let output = Command::new(&exe).arg(&backup).arg(&root).output().unwrap();
+    let output = run_c(&exe).arg(&backup).arg(&root).output().unwrap();
     let all = text(&output);
     assert!(
         output.status.success(),
@@ -148,5 +157,36 @@ fn c_program_verifies_the_fixture_backup_and_creates_one() {
         })
         .collect();
     assert_eq!(created.len(), 1, "exactly one new backup: {created:?}");
+    std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+#[test]
+fn c_program_rolls_the_fixture_workspace_back_and_validates_it() {
+    let fx = fixtures_or_skip!();
+    let tmp = common::temp_dir("capi-rollback");
+    let root = tmp.join("root");
+    common::copy_tree(&fx.join("lookcoin-workspace"), &root);
+
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/c/rollback.c");
+    let exe = tmp.join("rollback");
+    compile(&source, &cdylib_dir(), &exe);
+
+    let output = run_c(&exe).arg(&root).output().unwrap();
+    let all = text(&output);
+    assert!(
+        output.status.success(),
+        "rollback failed ({}):\n{all}",
+        output.status
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .any(|l| l == "all checks passed"),
+        "{all}"
+    );
+    assert!(root.join(".env.emergency").is_file());
+    assert!(root
+        .join("logs/incidents/INC-C-1/rollback-report.json")
+        .is_file());
     std::fs::remove_dir_all(&tmp).unwrap();
 }

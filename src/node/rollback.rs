@@ -9,8 +9,8 @@ use napi_derive::napi;
 use serde_json::{Map, Value};
 
 use super::args::{bool_option, known_keys, options_arg, path_value, JsOptions};
+use super::invalid_arg;
 use super::job::{Job, JobTask, Parsed, Reporter};
-use super::{invalid_arg, shown};
 use crate::rollback::{self, Expectation, RollbackOptions};
 
 /// Runs (or with `dryRun`, plans) the emergency rollback to LevelDB. Steps arrive on `onProgress`; the plan comes with the `plan` event, before anything is written.
@@ -64,32 +64,10 @@ fn env_var(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
-const ROLLBACK_KEYS: [&str; 9] = [
-    "root",
-    "force",
-    "noBackup",
-    "dryRun",
-    "backup",
-    "incidentId",
-    "resume",
-    "planId",
-    "onProgress",
-];
-
 fn rollback_args(options: Unknown<'_>) -> Parsed<'_> {
-    let o = required(options, "emergencyRollback")?;
-    known_keys(&o.values, &ROLLBACK_KEYS, "emergencyRollback")?;
-    let v = &o.values;
-    let options = RollbackOptions {
-        root: path_value(v.get("root").cloned(), "root")?,
-        force: bool_option(v, "force", false)?,
-        no_backup: bool_option(v, "noBackup", false)?,
-        dry_run: bool_option(v, "dryRun", false)?,
-        backup: optional_text(v, "backup")?.map(PathBuf::from),
-        incident_id: optional_text(v, "incidentId")?,
-        resume: bool_option(v, "resume", false)?,
-        confirmed_plan: optional_text(v, "planId")?,
-    };
+    let mut o = required(options, "emergencyRollback")?;
+    let root = path_value(o.values.remove("root"), "root")?;
+    let options = RollbackOptions::from_json(root, &Value::Object(o.values))?;
     let job: Job = Box::new(move |r: &Reporter| {
         rollback::emergency_rollback(&options, &|e| r.step(e)).map(|o| o.to_json())
     });
@@ -98,19 +76,7 @@ fn rollback_args(options: Unknown<'_>) -> Parsed<'_> {
 
 fn validate_args(options: Unknown<'_>) -> Parsed<'_> {
     let (root, values) = root_only(options, "validateRollback", &["expect"])?;
-    let expect = match values.get("expect") {
-        None | Some(Value::Null) => Expectation::default(),
-        Some(Value::Object(e)) => Expectation {
-            contracts: count(e, "contracts")?,
-            chains: count(e, "chains")?,
-        },
-        other => {
-            return Err(invalid_arg(&format!(
-                "expect must be {{ contracts?, chains? }}, got {}",
-                shown(&other.cloned())
-            )))
-        }
-    };
+    let expect = Expectation::from_json(values.get("expect").unwrap_or(&Value::Null))?;
     let job: Job = Box::new(move |_| {
         rollback::validate_rollback(&root, expect, &env_var).map(|v| v.to_json())
     });
@@ -137,26 +103,4 @@ fn root_only(
     known_keys(&o.values, &keys, what)?;
     let root = path_value(o.values.remove("root"), "root")?;
     Ok((root, o.values))
-}
-
-fn optional_text(values: &Map<String, Value>, key: &str) -> crate::Result<Option<String>> {
-    match values.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
-        other => Err(invalid_arg(&format!(
-            "{key} must be a non-empty string, got {}",
-            shown(&other.cloned())
-        ))),
-    }
-}
-
-fn count(values: &Map<String, Value>, key: &str) -> crate::Result<Option<u64>> {
-    match values.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) if n.as_u64().is_some() => Ok(n.as_u64()),
-        other => Err(invalid_arg(&format!(
-            "expect.{key} must be a whole number, got {}",
-            shown(&other.cloned())
-        ))),
-    }
 }

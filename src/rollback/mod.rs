@@ -63,6 +63,54 @@ pub struct RollbackOptions {
     pub confirmed_plan: Option<String>,
 }
 
+impl RollbackOptions {
+    /// Options given as JSON by a binding: `null` or an object with `force`, `noBackup`, `dryRun`, `resume` (booleans) and `backup`, `incidentId`, `planId` (strings). Anything else is `VALIDATION_FAILED`.
+    pub fn from_json(root: PathBuf, options: &Value) -> Result<Self> {
+        let mut out = RollbackOptions {
+            root,
+            ..Default::default()
+        };
+        let empty = serde_json::Map::new();
+        let map = match options {
+            Value::Null => &empty,
+            Value::Object(map) => map,
+            other => {
+                return Err(bad_option(format!(
+                    "options must be an object, got {other}"
+                )))
+            }
+        };
+        for (key, value) in map {
+            match (key.as_str(), value) {
+                (_, Value::Null) => {}
+                ("force", Value::Bool(b)) => out.force = *b,
+                ("noBackup", Value::Bool(b)) => out.no_backup = *b,
+                ("dryRun", Value::Bool(b)) => out.dry_run = *b,
+                ("resume", Value::Bool(b)) => out.resume = *b,
+                ("backup", Value::String(s)) if !s.is_empty() => out.backup = Some(s.into()),
+                ("incidentId", Value::String(s)) if !s.is_empty() => out.incident_id = Some(s.clone()),
+                ("planId", Value::String(s)) if !s.is_empty() => out.confirmed_plan = Some(s.clone()),
+                ("force" | "noBackup" | "dryRun" | "resume", other) => {
+                    return Err(bad_option(format!("{key} must be a boolean, got {other}")))
+                }
+                ("backup" | "incidentId" | "planId", other) => {
+                    return Err(bad_option(format!("{key} must be a non-empty string, got {other}")))
+                }
+                (other, _) => {
+                    return Err(bad_option(format!(
+                        "unknown rollback option {other:?} (known: force, noBackup, dryRun, backup, incidentId, resume, planId)"
+                    )))
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn bad_option(message: String) -> Error {
+    Error::new(ErrorCode::ValidationFailed, message)
+}
+
 /// One progress event.
 #[derive(Debug, Clone)]
 pub struct Event {

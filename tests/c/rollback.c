@@ -1,0 +1,77 @@
+/*
+ * Exercises the rollback part of the C API (run by tests/c_api.rs).
+ *
+ * Usage: rollback <project-root>
+ *   <project-root> a copy of the LookCoin fixture workspace (it is rolled back to LevelDB)
+ * Prints "ok: <check>" per passed check and "FAILED: <check> ..." otherwise;
+ * exits 0 when every check passed, 1 otherwise.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lookcoin_state.h"
+
+static int failures = 0;
+
+static bool check(bool passed, const char *what, LcsStatus status)
+{
+    if (passed) {
+        printf("ok: %s\n", what);
+        return true;
+    }
+    const char *message = lcs_last_error_message();
+    fprintf(stderr, "FAILED: %s (status %s, last error: %s)\n", what, lcs_status_name(status),
+            message != NULL ? message : "none");
+    failures++;
+    return false;
+}
+
+static bool contains(const char *json, const char *needle)
+{
+    return json != NULL && strstr(json, needle) != NULL;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: rollback <project-root>\n");
+        return 2;
+    }
+    const char *root = argv[1];
+    char *json = NULL;
+
+    LcsStatus status = lcs_rollback(NULL, NULL, &json);
+    check(status == LCS_STATUS_INVALID_ARGUMENT && json == NULL, "a NULL root is INVALID_ARGUMENT", status);
+
+    status = lcs_rollback(root, NULL, &json);
+    check(status == LCS_STATUS_VALIDATION_FAILED && json == NULL,
+          "a rollback without force or a reviewed plan is VALIDATION_FAILED", status);
+
+    status = lcs_rollback(root, "{\"dryRun\":true}", &json);
+    check(status == LCS_STATUS_OK && contains(json, "\"status\":\"planned\"")
+              && contains(json, "\"planId\":"),
+          "a dry run returns the plan", status);
+    lcs_string_free(json);
+    json = NULL;
+
+    status = lcs_rollback(root, "{\"force\":true,\"incidentId\":\"INC-C-1\"}", &json);
+    check(status == LCS_STATUS_OK && contains(json, "\"status\":\"succeeded\"")
+              && contains(json, "\"production\":26"),
+          "a forced rollback succeeds with 26 production contracts", status);
+    lcs_string_free(json);
+    json = NULL;
+
+    status = lcs_rollback_validate(root, "{\"contracts\":26,\"chains\":5}", &json);
+    check(status == LCS_STATUS_OK && contains(json, "\"ok\":true"), "the rollback validates", status);
+    lcs_string_free(json);
+    json = NULL;
+
+    status = lcs_rollback_validate(root, "{\"contracts\":\"26\"}", &json);
+    check(status == LCS_STATUS_VALIDATION_FAILED && json == NULL,
+          "a malformed expectation is VALIDATION_FAILED", status);
+
+    if (failures == 0)
+        printf("all checks passed\n");
+    return failures == 0 ? 0 : 1;
+}
