@@ -394,3 +394,25 @@ fn backups_list_newest_first_and_prune_keeps_what_matters() {
     .unwrap_err();
     assert_eq!(err.code, ErrorCode::ValidationFailed);
 }
+
+#[test]
+fn the_fixture_backup_scores_89_as_the_readme_documents() {
+    let fixtures = fixtures_or_skip!();
+    let root = workspace(&fixtures, "assess");
+    let assessment = lookcoin_state::backup::assess_backup(
+        &root.join("backups/migration-2025-08-13T11-26-18-516Z"),
+    )
+    .unwrap();
+    let parts: Vec<(&str, u32)> = assessment.parts.iter().map(|p| (p.name, p.score)).collect();
+    assert_eq!(
+        parts,
+        vec![
+            ("completeness", 38),
+            ("integrity", 30),
+            ("age", 1),
+            ("size", 10),
+            ("records", 10)
+        ]
+    );
+    assert_eq!(assessment.score, 89);
+}
