@@ -109,6 +109,19 @@ fn assert_rolled_back(root: &Path, incident: &str) {
         .filter(|n| n.starts_with(".leveldb.staging") || n.starts_with(".trash"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+    for dir in [root.to_path_buf(), root.join("deployments"), dir.clone()] {
+        let temps: Vec<String> = fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".tmp-"))
+            .collect();
+        assert!(
+            temps.is_empty(),
+            "temp files left in {}: {temps:?}",
+            dir.display()
+        );
+    }
     for backup in fs::read_dir(root.join("backups")).unwrap().flatten() {
         let name = backup.file_name().to_string_lossy().into_owned();
         if !name.starts_with('.') {
@@ -482,4 +495,76 @@ fn section(root: &Path, network: &str, key: &str) -> serde_json::Value {
     let path = root.join(format!("deployments/unified/{network}.unified.json"));
     let doc: serde_json::Value = serde_json::from_slice(&fs::read(path).unwrap()).unwrap();
     doc[key].clone()
+}
+
+/// A tiny seeded generator, so a failing kill instant can be replayed.
+fn next_random(state: &mut u64) -> u64 {
+    *state = state
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    *state >> 33
+}
+
+#[test]
+fn a_rollback_killed_at_random_instants_ends_old_or_new_never_mixed() {
+    let Some(_) = common::fixtures() else { return };
+    let runs: u64 = std::env::var("LCS_CRASH_RUNS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(12);
+    let seed: u64 = std::env::var("LCS_CRASH_SEED")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(20261125);
+    let mut state = seed;
+    for run in 0..runs {
+        let delay = next_random(&mut state) % 150;
+        eprintln!(
+            "crash run {run}: seed {seed}, kill after {delay} ms (replay: LCS_CRASH_SEED={seed})"
+        );
+        let root = workspace("random-kill").unwrap();
+        let original = common::snapshot(&root);
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
+            .env("LCS_CRASH_CHILD_ROOT", &root)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay));
+        let _ = child.kill();
+        child.wait().unwrap();
+        let journal =
+            fs::read_to_string(root.join("logs/incidents/INC-CRASH/journal")).unwrap_or_default();
+        let last_step = journal.lines().last().map(|l| {
+            l.split("\"step\":")
+                .nth(1)
+                .unwrap_or("?")
+                .chars()
+                .take(14)
+                .collect::<String>()
+        });
+        eprintln!("  killed after journal line: {last_step:?}");
+        if journal.is_empty() {
+            // Killed before the start was journaled: nothing but an empty incident folder may exist.
+            let now: Vec<_> = common::snapshot(&root)
+                .into_iter()
+                .filter(|(p, _)| !p.starts_with(root.join("logs")))
+                .collect();
+            assert_eq!(
+                now, original,
+                "killed before the start, yet the state changed (run {run})"
+            );
+        }
+        let mut again = forced(&root);
+        again.incident_id = Some("INC-CRASH".into());
+        match emergency_rollback(&again, &quiet) {
+            Ok(_) => {}
+            // The child had finished: the incident exists and is closed.
+            Err(e) if e.code == ErrorCode::Conflict => {}
+            Err(e) => panic!("run {run} (kill after {delay} ms): the next call failed: {e}"),
+        }
+        assert_rolled_back(&root, "INC-CRASH");
+        fs::remove_dir_all(&root).unwrap();
+    }
 }

@@ -342,6 +342,43 @@ fn temp_name(name: &[u8]) -> std::ffi::OsString {
     std::os::unix::ffi::OsStringExt::from_vec(out)
 }
 
+/// Removes the temp files that writers killed mid-write left in `dir` (hidden `.tmp-<pid>-…` names of [`write_atomic`]) when their process is gone; a live writer's are left alone. Returns how many.
+pub fn remove_stale_temps(dir: &Path) -> Result<usize> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(Error::read_io(dir, &e)),
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if temp_owner(&name).is_some_and(|pid| !process_alive(pid)) {
+            fs::remove_file(entry.path()).map_err(|e| Error::write_io(entry.path(), &e))?;
+            removed += 1;
+        }
+    }
+    if removed > 0 {
+        sync_dir(dir)?;
+    }
+    Ok(removed)
+}
+
+/// The pid in a [`temp_name`], if `name` is one.
+fn temp_owner(name: &str) -> Option<i32> {
+    let (_, suffix) = name.strip_prefix('.')?.rsplit_once(".tmp-")?;
+    let mut parts = suffix.split('-');
+    let pid = parts.next()?.parse().ok()?;
+    let rest_numeric = parts.clone().count() == 2 && parts.all(|p| p.parse::<u128>().is_ok());
+    rest_numeric.then_some(pid)
+}
+
+fn process_alive(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks that the process exists; nothing is sent.
+    unsafe {
+        libc::kill(pid, 0) == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    }
+}
+
 /// Sets the exact mode, writes and fsyncs the temp file, then closes it.
 fn fill_and_sync(mut file: File, bytes: &[u8], mode: u32) -> io::Result<()> {
     // The mode given to open() is reduced by the umask; fchmod makes it exact.
@@ -505,6 +542,34 @@ fn ofd_fcntl(file: &File, cmd: libc::c_int, fl: &mut libc::flock) -> io::Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stale_temp_files_of_dead_writers_are_removed_and_live_ones_kept() {
+        let dir = std::env::temp_dir().join(format!("lcs-stale-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let mine = std::process::id();
+        for name in [
+            format!(".a.json.tmp-{dead}-0-17"),
+            format!(".a.json.tmp-{mine}-0-17"),
+            "a.json".to_string(),
+            ".a.json.tmp-notapid".to_string(),
+        ] {
+            fs::write(dir.join(name), "x").unwrap();
+        }
+        assert_eq!(remove_stale_temps(&dir).unwrap(), 1);
+        let mut left: Vec<String> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        let own = format!(".a.json.tmp-{mine}-0-17");
+        assert_eq!(left, vec![own.as_str(), ".a.json.tmp-notapid", "a.json"]);
+        fs::remove_dir_all(&dir).unwrap();
+    }
     use std::collections::BTreeSet;
     use std::io::{BufRead, BufReader};
     use std::process::{Child, Command, Stdio};

@@ -143,6 +143,29 @@ pub fn interrupted(root: &Path) -> Result<Vec<Incident>> {
     Ok(out)
 }
 
+/// Removes incident folders that hold neither journal nor report: a process killed between creating the folder and journaling its start leaves one, and it records nothing.
+pub fn remove_abandoned(root: &Path) -> Result<()> {
+    let dir = root.join(INCIDENTS_DIR);
+    let Ok(entries) = fs::read_dir(&dir) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let folder = entry.path();
+        let names: Vec<_> = fs::read_dir(&folder)
+            .map(|d| d.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        // Only our own traces: nothing, or a journal whose only line was torn.
+        let only_torn_journal = names.iter().all(|n| n == JOURNAL_FILE)
+            && Incident::at(root, &entry.file_name().to_string_lossy())
+                .and_then(|i| i.entries())
+                .is_ok_and(|e| e.is_empty());
+        if only_torn_journal {
+            durable::remove_tree(&folder)?;
+        }
+    }
+    Ok(())
+}
+
 /// Test hook for the crash campaign: `LOOKCOIN_STATE_CRASH_AT=<step>:<state>` aborts the process right after that journal line is durable, as a `kill -9` there would.
 fn crash_point(step: &str, state: &str) {
     if let Ok(target) = std::env::var("LOOKCOIN_STATE_CRASH_AT") {

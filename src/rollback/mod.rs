@@ -189,6 +189,9 @@ pub fn emergency_rollback(options: &RollbackOptions, events: EventFn) -> Result<
         }
         return resume(root, &found, events);
     }
+    if !options.dry_run {
+        incident::remove_abandoned(root)?;
+    }
     if options.resume {
         return Err(Error::new(
             ErrorCode::NotFound,
@@ -306,32 +309,9 @@ fn refuse_if_held(root: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Creates the incident folder, logs the steps so far and raises `.emergency-stop`.
+/// Creates the incident folder, journals the start (from here a crash is resumable), logs the steps so far and raises `.emergency-stop`.
 fn declare(incident: &Incident, plan: &RollbackPlan, no_backup: bool) -> Result<()> {
     incident.create()?;
-    incident.log("declare", &format!("incident {} declared", incident.id))?;
-    incident.log(
-        "lock",
-        "rollback lock taken; no process holds leveldb/ or a unified file",
-    )?;
-    incident.log(
-        "verify",
-        &format!(
-            "OK {} deep-verified ({}), ready for a rollback",
-            plan.backup.backup_id,
-            plan.backup.status.as_str()
-        ),
-    )?;
-    incident.log(
-        "plan",
-        &format!("plan {} with {} actions", plan.plan_id, plan.actions.len()),
-    )?;
-    let stop = format!(
-        "incident {} (emergency rollback to LevelDB) since {}\n",
-        incident.id,
-        iso_from_ms(now_ms())
-    );
-    durable::write_atomic(&plan.root.join(EMERGENCY_STOP_FILE), stop.as_bytes())?;
     let root = &plan.root;
     let backup = plan
         .backup
@@ -343,7 +323,31 @@ fn declare(incident: &Incident, plan: &RollbackPlan, no_backup: bool) -> Result<
         "done",
         json!({"backup": plan.backup.path, "backupRel": backup, "noBackup": no_backup,
         "planId": plan.plan_id, "legacy": plan.legacy_files, "startedMs": now_ms()}),
-    )
+    )?;
+    incident.log("declare", &format!("incident {} declared", incident.id))?;
+    incident.log(
+        "lock",
+        "rollback lock taken; no process holds leveldb/ or a unified file",
+    )?;
+    let verified = format!(
+        "OK {} deep-verified ({}), ready for a rollback",
+        plan.backup.backup_id,
+        plan.backup.status.as_str()
+    );
+    incident.log("verify", &verified)?;
+    let planned = format!("plan {} with {} actions", plan.plan_id, plan.actions.len());
+    incident.log("plan", &planned)?;
+    raise_stop(root, incident)
+}
+
+/// Writes `.emergency-stop` naming the incident: every store write is refused from now on.
+fn raise_stop(root: &Path, incident: &Incident) -> Result<()> {
+    let stop = format!(
+        "incident {} (emergency rollback to LevelDB) since {}\n",
+        incident.id,
+        iso_from_ms(now_ms())
+    );
+    durable::write_atomic(&root.join(EMERGENCY_STOP_FILE), stop.as_bytes())
 }
 
 fn context<'a>(
@@ -518,6 +522,20 @@ fn with_next_step(mut e: Error, next: &str) -> Error {
     e
 }
 
+/// Removes what a killed process leaves that is neither old nor new state: its temp files (in the folders a rollback writes) and half-removed trees.
+fn cleanup_after_crash(root: &Path, incident: &Incident) -> Result<()> {
+    for dir in [
+        root.to_path_buf(),
+        root.join(LEGACY_TARGET_DIR),
+        incident.dir.clone(),
+    ] {
+        durable::remove_stale_temps(&dir)?;
+    }
+    durable::remove_trash(root)?;
+    durable::remove_trash(&root.join(crate::backup::BACKUPS_DIR))?;
+    Ok(())
+}
+
 /// Finishes an interrupted rollback from its journal.
 fn resume(root: &Path, incident: &Incident, events: EventFn) -> Result<RollbackOutcome> {
     let journal = incident.entries()?;
@@ -531,6 +549,10 @@ fn resume(root: &Path, incident: &Incident, events: EventFn) -> Result<RollbackO
             .with_path(&incident.dir)
         })?;
     incident.log("resume", "resuming after an interruption")?;
+    cleanup_after_crash(root, incident)?;
+    if !root.join(EMERGENCY_STOP_FILE).exists() {
+        raise_stop(root, incident)?;
+    }
     events(&Event::new(
         "resume",
         "begin",
