@@ -568,3 +568,27 @@ fn a_rollback_killed_at_random_instants_ends_old_or_new_never_mixed() {
         fs::remove_dir_all(&root).unwrap();
     }
 }
+
+#[test]
+fn a_second_rollback_or_a_held_unified_file_is_refused_before_any_change() {
+    let Some(root) = workspace("two-rollbacks") else {
+        return;
+    };
+    let before = common::snapshot(&root);
+    let other = lookcoin_state::durable::DirLock::try_acquire(&root, "a test rollback").unwrap();
+    let err = emergency_rollback(&forced(&root), &quiet).unwrap_err();
+    assert_eq!(err.code, ErrorCode::Locked);
+    assert!(
+        err.message.contains("emergency rollback"),
+        "{}",
+        err.message
+    );
+    drop(other);
+    let unified = root.join("deployments/unified/bsctestnet.unified.json");
+    let writer = lookcoin_state::durable::FileLock::try_acquire(&unified).unwrap();
+    let err = emergency_rollback(&forced(&root), &quiet).unwrap_err();
+    assert_eq!(err.code, ErrorCode::Locked);
+    assert_eq!(err.details.path.as_deref(), Some(unified.to_str().unwrap()));
+    assert_eq!(common::snapshot(&root), before);
+    drop(writer);
+}
