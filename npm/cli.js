@@ -53,7 +53,9 @@ lookcoin-state backup prune --keep N [--apply]
 
 function usage(message) {
   if (message) process.stderr.write(`❌ ${message}\n\n`)
-  process.stderr.write(`Usage: lookcoin-state <command> [options]
+  // Asked for (--help, no message): stdout, so it can be paged; after a usage error: stderr.
+  const out = message ? process.stderr : process.stdout
+  out.write(`Usage: lookcoin-state <command> [options]
 
 Commands:
   assess              should we roll back? (the runbook's assessment)
@@ -73,6 +75,8 @@ Options:
 
 Exit codes: 0 done, 1 problems found or refused safely, 2 usage or bad input,
 3 locked or busy, 4 an interrupted rollback needs --resume.
+
+Example: lookcoin-state assess --root ~/lookcoin-contract
 `)
   return EXIT.usage
 }
@@ -111,6 +115,10 @@ async function main(argv) {
   if (args.command === undefined) return args.help ? (usage(), EXIT.ok) : usage('no command given')
   const command = COMMANDS[args.command]
   if (!command) return usage(`unknown command ${args.command}`)
+  // Only `backup` takes positional arguments; elsewhere one is a mistake (a root without --root would run on the cwd).
+  if (args.command !== 'backup' && args.positional.length > 0) {
+    return usage(`unexpected argument ${args.positional[0]} (the project root goes after --root)`)
+  }
   if (args.help) {
     process.stdout.write(`${HELP[args.command]}\n`)
     return EXIT.ok

@@ -22,14 +22,15 @@ async function rollback(args, io) {
     backup: args.backup,
     incidentId: args.incident,
   }
-  if (args.resume) return finishRollback(await addon.emergencyRollback({ ...options, resume: true, onProgress: io.progress }), args, io)
-  if (args.force) {
+  // --dry-run wins over --force and --resume: a dry run never writes.
+  if (args.resume && !args['dry-run']) return finishRollback(await addon.emergencyRollback({ ...options, resume: true, onProgress: io.progress }), args, io)
+  if (args.force && !args['dry-run']) {
     // One call: the plan arrives with the `plan` event, before anything is written.
     const onProgress = (event) => (event.step === 'plan' && event.data ? printPlan(event.data, io) : io.progress(event))
     const outcome = await addon.emergencyRollback({ ...options, force: true, onProgress })
     return finishRollback(outcome, args, io)
   }
-  const planned = await addon.emergencyRollback({ ...options, dryRun: true, onProgress: io.progress })
+  const planned = await addon.emergencyRollback({ ...options, dryRun: true, resume: Boolean(args.resume), onProgress: io.progress })
   if (planned.status === 'interrupted') return interrupted(planned.incidentId, args, io, planned)
   printPlan(planned.plan, io)
   if (args['dry-run']) {
@@ -191,7 +192,7 @@ async function demo(args, io) {
   io.line(`Building a sample workspace in ${root} …`)
   await addon.createSampleWorkspace(root)
   io.line('✅ sample workspace built with lookcoin-state\'s own writers (26 contracts on 5 chains in unified JSON, a migration backup holding a 28-record LevelDB)\n')
-  const code = await rollback({ ...args, root, force: true, json: false }, io)
+  const code = await rollback({ ...args, root, force: true, 'dry-run': false, resume: false, json: false }, io)
   if (code !== EXIT.ok) return code
   io.line('')
   const validated = await rollbackValidate({ ...args, root, 'expect-contracts': '26', 'expect-chains': '5', json: false }, io)

@@ -1,0 +1,283 @@
+// The lookcoin-state CLI as a new user meets it: `node npm/cli.js …` in a child process, on
+// copies of the real workspace, asserting exit codes (0 done, 1 problems, 2 usage, 3 locked,
+// 4 interrupted), what is printed, and that refusals and dry runs write nothing.
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import crypto from 'node:crypto'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { describe, test } from 'node:test'
+
+import { copyTree, fixture, fixturesSkip, levelEntry, repoRoot, spawnNode, tmpDir } from './helpers.mjs'
+
+const skip = fixturesSkip
+const CLI = path.join(repoRoot, 'npm', 'cli.js')
+const FIXTURE_ID = 'migration-2025-08-13T11-26-18-516Z'
+const COMMANDS = ['assess', 'rollback', 'rollback-validate', 'regenerate-unified', 'backup', 'demo', 'show']
+
+/** Runs the CLI (stdin not a terminal, cwd a neutral folder); returns { status, signal, stdout, stderr }. */
+function cli(args, { env = {} } = {}) {
+  const res = spawnSync(process.execPath, [CLI, ...args], {
+    cwd: os.tmpdir(),
+    encoding: 'utf8',
+    env: { ...process.env, LOOKCOIN_STATE_CRASH_AT: '', ...env },
+    input: '',
+    timeout: 60000,
+  })
+  if (res.error) throw res.error
+  return res
+}
+
+/** Asserts the exit code, showing the output when it differs. */
+function exits(res, code, what) {
+  assert.equal(res.status, code, `${what}: exit ${res.status} (signal ${res.signal})\nstdout: ${res.stdout}\nstderr: ${res.stderr}`)
+  return res
+}
+
+/** A writable copy of the fixture workspace (and `leveldb/` from the live fixture when asked). */
+function workspace(t, { leveldb = false } = {}) {
+  const root = tmpDir(t, 'lcs-cli-')
+  copyTree(fixture.workspace, root)
+  if (leveldb) copyTree(fixture.liveLeveldb, path.join(root, 'leveldb'))
+  return root
+}
+
+/** Every file and folder under `root`: relative path → SHA-256 of the content, or `dir/`. */
+function hashTree(root) {
+  const out = {}
+  const walk = (dir) => {
+    for (const ent of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, ent.name)
+      const rel = path.relative(root, p)
+      if (ent.isDirectory()) {
+        out[rel] = 'dir/'
+        walk(p)
+      } else {
+        out[rel] = crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex')
+      }
+    }
+  }
+  walk(root)
+  return out
+}
+
+function assertUnchanged(root, before, what) {
+  const after = hashTree(root)
+  const added = Object.keys(after).filter((k) => !(k in before))
+  const removed = Object.keys(before).filter((k) => !(k in after))
+  const changed = Object.keys(before).filter((k) => k in after && before[k] !== after[k])
+  assert.deepEqual({ added, removed, changed }, { added: [], removed: [], changed: [] }, `${what} changed the workspace`)
+}
+
+async function settledHashTree(root) {
+  let last = hashTree(root)
+  for (let i = 0; i < 20; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 150))
+    const now = hashTree(root)
+    if (JSON.stringify(now) === JSON.stringify(last)) return now
+    last = now
+  }
+  throw new Error(`${root} keeps changing`)
+}
+
+describe('help and usage errors', () => {
+  test('--help and <command> --help exit 0 on stdout with an Example line', () => {
+    const top = exits(cli(['--help']), 0, '--help')
+    assert.match(top.stdout, /^Usage: lookcoin-state <command>/m)
+    assert.match(top.stdout, /^Example: lookcoin-state /m)
+    for (const command of COMMANDS) {
+      const res = exits(cli([command, '--help']), 0, `${command} --help`)
+      assert.match(res.stdout, new RegExp(`^lookcoin-state ${command}`, 'm'), command)
+      assert.match(res.stdout, /^\s*Example: lookcoin-state /m, `${command} --help has no Example line`)
+    }
+    assert.match(exits(cli(['rollback', '--help']), 0, 'rollback --help').stdout, /--dry-run/)
+  })
+
+  test('an unknown command or option, a missing value, a stray argument: exit 2 with the reason on stderr', (t) => {
+    const root = tmpDir(t)
+    const cases = [
+      [['frobnicate'], /unknown command frobnicate/],
+      [[], /no command given/],
+      [['rollback', '--frobnicate', '--root', root], /unknown option --frobnicate/],
+      [['rollback', '--dryrun', '--root', root], /unknown option --dryrun/],
+      [['rollback', '--root'], /--root needs a value/],
+      [['backup', 'prune', '--root', root], /--keep/],
+      [['backup', 'prune', '--keep', '0x', '--root', root], /--keep needs a whole number/],
+      [['backup', 'verify', '--root', root], /backup verify DIR/],
+      [['rollback-validate', '--expect-contracts', '-3', '--root', root], /--expect-contracts needs a whole number/],
+      [['assess', root], /unexpected argument/],
+    ]
+    for (const [args, reason] of cases) {
+      const res = exits(cli(args), 2, args.join(' '))
+      assert.match(res.stderr, reason, args.join(' '))
+      assert.match(res.stderr, /Usage: lookcoin-state/, args.join(' '))
+    }
+    assert.deepEqual(fs.readdirSync(root), [], 'a usage error wrote into the root')
+  })
+})
+
+describe('rollback', () => {
+  test('--dry-run prints the plan (backup id, leveldb/) and writes nothing; with --json stdout is one JSON document', { skip }, (t) => {
+    const root = workspace(t)
+    const before = hashTree(root)
+    const res = exits(cli(['rollback', '--dry-run', '--root', root]), 0, 'rollback --dry-run')
+    assert.match(res.stdout, new RegExp(`Backup: ${FIXTURE_ID}`))
+    assert.match(res.stdout, /^\s+create\s+leveldb\/\s/m)
+    assert.match(res.stdout, /After: 28 records \(26 production on 5 chains \+ 2 dev\)/)
+    assert.match(res.stdout, /Dry run: nothing was written/)
+    assertUnchanged(root, before, 'rollback --dry-run')
+
+    const json = exits(cli(['rollback', '--dry-run', '--json', '--root', root]), 0, 'rollback --dry-run --json')
+    const doc = JSON.parse(json.stdout)
+    assert.equal(doc.status, 'planned')
+    assert.equal(doc.plan.backup.id, FIXTURE_ID)
+    assert.ok(doc.plan.actions.some((a) => a.path === 'leveldb/' && a.op === 'create'))
+    assertUnchanged(root, before, 'rollback --dry-run --json')
+
+    // --dry-run wins over --force and --resume (a CLI bug ran the real rollback here).
+    exits(cli(['rollback', '--dry-run', '--force', '--root', root]), 0, 'rollback --dry-run --force')
+    assertUnchanged(root, before, 'rollback --dry-run --force')
+    const resume = exits(cli(['rollback', '--dry-run', '--resume', '--root', root]), 1, 'rollback --dry-run --resume with nothing to resume')
+    assert.match(resume.stderr, /STATE_NOT_FOUND: nothing to resume/)
+    assertUnchanged(root, before, 'rollback --dry-run --resume')
+  })
+
+  test('without --force and stdin not a terminal: exit 2, nothing changed', { skip }, (t) => {
+    const root = workspace(t)
+    const before = hashTree(root)
+    const res = exits(cli(['rollback', '--root', root]), 2, 'rollback without --force')
+    assert.match(res.stderr, /not on a terminal/)
+    assert.match(res.stderr, /--force/)
+    assertUnchanged(root, before, 'rollback without --force')
+  })
+
+  test('--force: exit 0; rollback-validate --expect-contracts 26 --expect-chains 5 exits 0 with ✅ lines; 27 exits 1', { skip }, (t) => {
+    const root = workspace(t)
+    const res = exits(cli(['rollback', '--force', '--root', root]), 0, 'rollback --force')
+    assert.match(res.stdout, /Emergency rollback plan [0-9a-f]{16}/, 'the plan is shown')
+    assert.match(res.stdout, /^✅ Rollback INC-\d{8}-\d{6} complete$/m)
+    assert.match(res.stdout, /^✅ Backend: leveldb; 26 contracts, 2 dev records$/m)
+    assert.doesNotMatch(res.stdout, /❌/)
+    assert.ok(fs.readFileSync(path.join(root, '.env.emergency'), 'utf8').includes('FORCE_LEVELDB=true'))
+
+    const before = hashTree(root)
+    const ok = exits(
+      cli(['rollback-validate', '--root', root, '--expect-contracts', '26', '--expect-chains', '5']),
+      0,
+      'rollback-validate 26/5',
+    )
+    const lines = ok.stdout.trim().split('\n')
+    assert.ok(lines.length >= 7, ok.stdout)
+    assert.ok(lines.every((l) => l.startsWith('✅ ')), ok.stdout)
+    assert.match(ok.stdout, /^✅ All 26 contracts detected: 26 contracts on 5 chains/m)
+    assert.match(ok.stdout, /^✅ Rollback validated$/m)
+
+    const bad = exits(cli(['rollback-validate', '--root', root, '--expect-contracts', '27']), 1, 'rollback-validate 27')
+    assert.match(bad.stdout, /^❌ All 27 contracts detected: 26 contracts/m)
+    assert.match(bad.stdout, /^❌ Validation failed/m)
+
+    const json = exits(cli(['rollback-validate', '--json', '--root', root]), 0, 'rollback-validate --json')
+    assert.equal(JSON.parse(json.stdout).ok, true)
+    assertUnchanged(root, before, 'rollback-validate')
+  })
+
+  test('while a `level` process holds leveldb/: rollback --force exits 3 naming leveldb/LOCK, nothing changed', { skip }, async (t) => {
+    const root = workspace(t, { leveldb: true })
+    const dir = path.join(root, 'leveldb')
+    const script = `
+      const { Level } = require(${JSON.stringify(levelEntry)})
+      const db = new Level(${JSON.stringify(dir)}, { valueEncoding: 'json' })
+      db.open().then(
+        () => { console.log('ready'); setInterval(() => {}, 1000) },
+        (e) => { console.log('ERR ' + e.code + ': ' + e.message); process.exit(3) },
+      )`
+    const child = spawnNode(t, script)
+    await child.ready
+    assert.match(child.stdout(), /ready/, `child: ${child.stdout()} ${child.stderr()}`)
+    const before = await settledHashTree(root)
+    const res = exits(cli(['rollback', '--force', '--root', root]), 3, 'rollback --force on a held leveldb/')
+    assert.match(res.stderr, /STATE_LOCKED/)
+    assert.match(res.stderr, /leveldb\/LOCK/)
+    assertUnchanged(root, before, 'a refused rollback')
+    child.child.kill('SIGKILL')
+    await child.exited
+  })
+
+  test('after a crash at legacy:begin: --dry-run, rollback-validate and assess exit 4 writing nothing; --resume exits 0', { skip }, (t) => {
+    const root = workspace(t)
+    const crashed = cli(['rollback', '--force', '--root', root], { env: { LOOKCOIN_STATE_CRASH_AT: 'legacy:begin' } })
+    assert.notEqual(crashed.status, 0, `the CLI should have died: ${crashed.stdout} ${crashed.stderr}`)
+    assert.equal(crashed.signal, 'SIGABRT')
+    const [incident] = fs.readdirSync(path.join(root, 'logs', 'incidents'))
+
+    const before = hashTree(root)
+    const dry = exits(cli(['rollback', '--dry-run', '--root', root]), 4, 'rollback --dry-run after a crash')
+    assert.match(dry.stdout, new RegExp(`rollback ${incident} was interrupted`))
+    assert.match(dry.stdout, /rollback --resume/)
+    const dryJson = exits(cli(['rollback', '--dry-run', '--json', '--root', root]), 4, 'rollback --dry-run --json after a crash')
+    assert.equal(JSON.parse(dryJson.stdout).status, 'interrupted')
+    const validate = exits(cli(['rollback-validate', '--root', root]), 4, 'rollback-validate after a crash')
+    assert.match(validate.stdout, /^❌ No interrupted rollback/m)
+    const assess = exits(cli(['assess', '--root', root]), 4, 'assess after a crash')
+    assert.match(assess.stdout, /^Decision: RESUME_REQUIRED$/m)
+    assertUnchanged(root, before, 'commands run on an interrupted rollback')
+
+    const resumed = exits(cli(['rollback', '--resume', '--root', root]), 0, 'rollback --resume')
+    assert.match(resumed.stdout, new RegExp(`Rollback ${incident} complete \\(resumed after an interruption\\)`))
+    exits(cli(['rollback-validate', '--root', root, '--expect-contracts', '26', '--expect-chains', '5']), 0, 'rollback-validate after the resume')
+    exits(cli(['assess', '--root', root]), 0, 'assess after the resume (NOT_NEEDED)')
+  })
+})
+
+describe('assess, backup, demo', () => {
+  test('assess on the fixture: exit 1, Decision: ROLLBACK_REQUIRED, nothing written', { skip }, (t) => {
+    const root = workspace(t)
+    const before = hashTree(root)
+    const res = exits(cli(['assess', '--root', root]), 1, 'assess')
+    assert.match(res.stdout, /^Decision: ROLLBACK_REQUIRED$/m)
+    assert.match(res.stdout, /chainId 23295 is claimed by sapphiremainnet\.unified\.json and sapphiretestnet\.unified\.json/)
+    assert.match(res.stdout, /^Next: .*rollback --dry-run/m)
+    const json = exits(cli(['assess', '--json', '--root', root]), 1, 'assess --json')
+    assert.equal(JSON.parse(json.stdout).decision, 'ROLLBACK_REQUIRED')
+    assertUnchanged(root, before, 'assess')
+  })
+
+  test('backup verify: the migration backup is INCOMPLETE (exit 0); one flipped byte in a .ldb is FAILED (exit 1); list --json is one array', { skip }, (t) => {
+    const root = workspace(t)
+    const dir = path.join(root, 'backups', FIXTURE_ID)
+    const res = exits(cli(['backup', 'verify', dir, '--root', root]), 0, 'backup verify')
+    assert.match(res.stdout, new RegExp(`${FIXTURE_ID}: INCOMPLETE`))
+    assert.match(res.stdout, /77 ok, 3 missing, 0 mismatched/)
+    assert.match(res.stdout, /^✅ ready for a LevelDB rollback$/m)
+
+    const list = exits(cli(['backup', 'list', '--json', '--root', root]), 0, 'backup list --json')
+    const backups = JSON.parse(list.stdout)
+    assert.ok(Array.isArray(backups))
+    assert.deepEqual(
+      backups.map((b) => b.id),
+      [FIXTURE_ID],
+    )
+    assert.equal(backups[0].lastVerification.status, 'INCOMPLETE', 'verify recorded its verdict')
+
+    const tampered = workspace(t)
+    const table = path.join(tampered, 'backups', FIXTURE_ID, 'leveldb', 'current', '000188.ldb')
+    const bytes = fs.readFileSync(table)
+    bytes[100] ^= 0x20
+    fs.writeFileSync(table, bytes)
+    const bad = exits(cli(['backup', 'verify', path.join(tampered, 'backups', FIXTURE_ID), '--root', tampered]), 1, 'backup verify tampered')
+    assert.match(bad.stdout, new RegExp(`${FIXTURE_ID}: FAILED`))
+    assert.match(bad.stdout, /mismatch leveldb\/current\/000188\.ldb/)
+    assert.match(bad.stdout, /^❌ ready for a LevelDB rollback$/m)
+  })
+
+  test('demo --root <new empty folder>: exit 0, Rollback validated', (t) => {
+    const root = tmpDir(t, 'lcs-demo-')
+    const res = exits(cli(['demo', '--root', root]), 0, 'demo')
+    assert.match(res.stdout, /sample workspace built/)
+    assert.match(res.stdout, /^✅ Rollback INC-\d{8}-\d{6} complete$/m)
+    assert.match(res.stdout, /^✅ Rollback validated$/m)
+    assert.doesNotMatch(res.stdout, /❌/)
+    assert.ok(fs.existsSync(path.join(root, '.env.emergency')))
+  })
+})
