@@ -96,6 +96,11 @@ impl ChainMap {
             .unwrap_or_else(|| format!("chain{chain_id}"))
     }
 
+    /// Whether the map names this chain (rather than falling back to `chain<id>`).
+    pub fn knows(&self, chain_id: u64) -> bool {
+        self.names.contains_key(&chain_id)
+    }
+
     /// The chain a network (file) name belongs to, including `chain<id>` names.
     pub fn chain_id(&self, network: &str) -> Option<u64> {
         if let Some((id, _)) = self.names.iter().find(|(_, n)| n.as_str() == network) {

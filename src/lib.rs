@@ -20,5 +20,6 @@ pub mod selection;
 pub mod store;
 pub mod time;
 pub mod unified;
+pub mod validate;
 
 pub use error::{Error, ErrorCode, ErrorDetails, Result};

@@ -14,9 +14,10 @@ use crate::backend::{Backend, BackendKind, RawEntry};
 use crate::chains::{ChainMap, DEV_CHAIN_ID};
 use crate::js_json;
 use crate::metrics::{Metrics, MetricsSnapshot, OpKind};
-use crate::record::{is_hex, parse_key, ContractRecord, WriteCheck};
+use crate::record::{parse_key, ContractRecord, WriteCheck};
 use crate::selection::{select_backend, BackendSelection};
 use crate::time::{iso_from_ms, now_ms};
+use crate::validate::Severity;
 use crate::{Error, ErrorCode, Result};
 
 /// The file whose presence makes the store refuse writes during an emergency rollback.
@@ -93,16 +94,7 @@ pub struct ImportSummary {
     pub skipped: usize,
 }
 
-/// One problem `validateIntegrity` found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
-    /// Stable code, e.g. `CHAIN_MISMATCH`.
-    pub code: &'static str,
-    /// A LevelDB key or `file#/json/pointer`.
-    pub location: String,
-    /// What is wrong and what to do.
-    pub message: String,
-}
+pub use crate::validate::Finding;
 
 /// The result of `validateIntegrity`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -541,54 +533,16 @@ fn import_record(key: &str, value: &Value) -> Result<ContractRecord> {
     Ok(record)
 }
 
+/// Sorts one entry's findings into the report: errors, and everything else as warnings.
 fn judge_entry(entry: RawEntry, report: &mut IntegrityReport) {
-    let finding = |code, message: String| Finding {
-        code,
-        location: entry.location.clone(),
-        message,
-    };
-    let record = match entry.record {
-        Ok(record) => record,
-        Err(err) => {
-            report.errors.push(finding("UNREADABLE", err.message));
-            return;
+    let mut findings = Vec::new();
+    crate::validate::judge_entry(&entry, &mut findings);
+    report.contract_count += usize::from(entry.record.is_ok());
+    for finding in findings {
+        if finding.severity == Severity::Error {
+            report.errors.push(finding);
+        } else {
+            report.warnings.push(finding);
         }
-    };
-    report.contract_count += 1;
-    match entry.expected_chain {
-        Some(chain) if chain != record.chain_id => report.errors.push(finding(
-            "CHAIN_MISMATCH",
-            format!(
-                "stored for chain {chain} but the record says chainId {}",
-                record.chain_id
-            ),
-        )),
-        None => report.warnings.push(finding(
-            "UNMAPPED_CHAIN",
-            "the file name is not in the chain map; add it to chainMap or rename the file".into(),
-        )),
-        _ => {}
-    }
-    let dev = if record.chain_id == DEV_CHAIN_ID {
-        " (dev chain 31337)"
-    } else {
-        ""
-    };
-    if !is_hex(&record.address, 40) {
-        report.warnings.push(finding(
-            "BAD_ADDRESS",
-            format!("address {:?} is not 0x + 40 hex{dev}", record.address),
-        ));
-    }
-    if record.factory_byte_code_hash.is_empty() {
-        report.warnings.push(finding(
-            "EMPTY_HASH",
-            format!("factoryByteCodeHash is empty{dev}"),
-        ));
-    } else if !is_hex(&record.factory_byte_code_hash, 64) {
-        report.warnings.push(finding(
-            "BAD_HASH",
-            format!("factoryByteCodeHash is not 0x + 64 hex{dev}"),
-        ));
     }
 }

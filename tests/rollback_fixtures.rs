@@ -136,6 +136,7 @@ fn assert_rolled_back(root: &Path, incident: &str) {
         Expectation {
             contracts: Some(26),
             chains: Some(5),
+            ..Default::default()
         },
         &|_| None,
     )

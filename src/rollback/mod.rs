@@ -418,6 +418,7 @@ fn finish(ctx: &Ctx, started: u64, pre_backup: Value, resumed: bool) -> Result<V
                 .filter(|c| **c != crate::chains::DEV_CHAIN_ID)
                 .count() as u64,
         ),
+        ..Default::default()
     };
     let checks = validate::validate_state(ctx.root, expect, &|_| None)?;
     if let Some(failed) = checks.iter().find(|c| !c.ok) {

@@ -14,51 +14,8 @@ use crate::backup::{list_backups, BackupManifest, RecordCounts, INCIDENTS_DIR, M
 use crate::chains::{ChainMap, DEV_CHAIN_ID};
 use crate::record::{canonical_name, WriteCheck};
 use crate::selection::select_backend;
+pub use crate::validate::Expectation;
 use crate::Result;
-
-/// What the operator expects to find; unset fields come from the backup the last rollback used.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Expectation {
-    /// Production contracts (dev chains apart), e.g. 26.
-    pub contracts: Option<u64>,
-    /// Production chains, e.g. 5.
-    pub chains: Option<u64>,
-}
-
-impl Expectation {
-    /// `null` or `{contracts?, chains?}` with whole numbers; anything else is `VALIDATION_FAILED`.
-    pub fn from_json(value: &Value) -> crate::Result<Self> {
-        let bad = |why: String| crate::Error::new(crate::ErrorCode::ValidationFailed, why);
-        let map = match value {
-            Value::Null => return Ok(Expectation::default()),
-            Value::Object(map) => map,
-            other => {
-                return Err(bad(format!(
-                    "expect must be {{contracts?, chains?}}, got {other}"
-                )))
-            }
-        };
-        let count = |key: &str| match map.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(v) => v
-                .as_u64()
-                .map(Some)
-                .ok_or_else(|| bad(format!("expect.{key} must be a whole number, got {v}"))),
-        };
-        if let Some(key) = map
-            .keys()
-            .find(|k| !["contracts", "chains"].contains(&k.as_str()))
-        {
-            return Err(bad(format!(
-                "unknown expect field {key:?} (known: contracts, chains)"
-            )));
-        }
-        Ok(Expectation {
-            contracts: count("contracts")?,
-            chains: count("chains")?,
-        })
-    }
-}
 
 /// One check: a name, a verdict and what was seen.
 #[derive(Debug, Clone)]
