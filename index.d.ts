@@ -345,6 +345,36 @@ export interface RegenerateReport {
   files: { path: string; chainId: number; action: 'create' | 'replace' | 'unchanged'; previous: string; records: number }[]
 }
 
+export interface ValidateStateOptions {
+  root: string
+  /** Default: the backend the store would select. */
+  backend?: 'leveldb' | 'unified-json'
+  /** `quick` (parse, claims, records) or `full` (default: also checksums, hash agreement, cross-network). */
+  level?: 'quick' | 'full'
+  /** Default: the counts in the newest backup manifest that records them. */
+  expect?: { contracts?: number; chains?: number; perChain?: Record<string, number> }
+}
+
+export interface StateFinding {
+  /** Stable code, e.g. `DUPLICATE_CHAIN_CLAIM`, `STALE_CHECKSUM`, `DEV_RECORD`. */
+  code: string
+  severity: 'error' | 'warning' | 'info'
+  /** A LevelDB key, a file name, or `file#/json/pointer`. */
+  location: string
+  message: string
+}
+
+export interface StateValidation {
+  isValid: boolean
+  backend: 'leveldb' | 'unified-json'
+  errors: StateFinding[]
+  warnings: StateFinding[]
+  info: StateFinding[]
+  counts: { production: number; dev: number; chains: number; perChain: Record<string, number>; perNetwork: Record<string, number> }
+  /** Where the expected counts came from (`given`, `manifest of backup …`), or null. */
+  expectation: string | null
+}
+
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
@@ -482,6 +512,9 @@ export interface StateManagerConfig {
 
 /** The runbook's post-rollback checks; writes nothing. */
 export declare function validateRollback(options: ValidateRollbackOptions): Promise<RollbackValidation>
+
+/** validateState: record and unified-file rules, cross-network consistency, counts; reads only. */
+export declare function validateState(options: ValidateStateOptions): Promise<StateValidation>
 
 /**
  * Verifies a backup folder: structure, and when `deep` (the default) every byte, every

@@ -848,5 +848,6 @@ module.exports.listBackupsSync = nativeBinding.listBackupsSync
 module.exports.pruneBackups = nativeBinding.pruneBackups
 module.exports.regenerateUnified = nativeBinding.regenerateUnified
 module.exports.validateRollback = nativeBinding.validateRollback
+module.exports.validateState = nativeBinding.validateState
 module.exports.verifyBackup = nativeBinding.verifyBackup
 module.exports.verifyBackupSync = nativeBinding.verifyBackupSync

@@ -373,10 +373,7 @@ describe('emergencyRollback on the real workspace', () => {
 
   test(
     'a misspelt expectation (expect: { contract: 27 }) is refused, not silently dropped',
-    {
-      skip,
-      todo: 'Rust bug (src/node/rollback.rs validate_args): unknown keys inside `expect` are ignored, so the check runs against the backup default and passes',
-    },
+    { skip },
     async (t) => {
       const root = workspace(t)
       await emergencyRollback({ root, force: true })

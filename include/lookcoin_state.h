@@ -47,6 +47,9 @@ typedef enum LcsStatus {
 // An open store. Opaque to C: obtained from `lcs_store_open`, released by `lcs_store_close`.
 typedef struct LcsStore LcsStore;
 
+// The verdict on one contract.
+typedef struct Status Status;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -166,6 +169,18 @@ enum LcsStatus lcs_rollback(const char *root,
 enum LcsStatus lcs_rollback_validate(const char *root,
                                      const char *expect_json,
                                      char **out_json);
+
+// Validates the state of the project at `root` (writes nothing) and returns `{"isValid","backend","errors","warnings","info","counts","expectation"}` as compact JSON; every finding has `code`, `severity`, `location` and `message`.
+//
+// `options_json` may be NULL or `{"backend":"leveldb"|"unified-json","level":"quick"|"full","expect":{"contracts":26,"chains":5}}`.
+// Findings are in the JSON, not the status. On success `*out_json` is a string to free with
+// `lcs_string_free`.
+//
+// # Safety
+// `root` and `options_json` must be NULL or NUL-terminated strings; `out_json` NULL or writable.
+enum LcsStatus lcs_validate(const char *root,
+                            const char *options_json,
+                            char **out_json);
 
 // Frees a string returned by this library. NULL is a no-op.
 //

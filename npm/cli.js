@@ -14,9 +14,9 @@ const CODE_EXIT = {
   INVALID_ARGUMENT: EXIT.usage,
 }
 
-const VALUE_OPTIONS = new Set(['root', 'backup', 'incident', 'kind', 'label', 'keep', 'expect-contracts', 'expect-chains'])
+const VALUE_OPTIONS = new Set(['root', 'backup', 'incident', 'kind', 'label', 'keep', 'expect-contracts', 'expect-chains', 'backend'])
 const FLAGS = new Set(['json', 'quiet', 'help', 'force', 'no-backup', 'dry-run', 'resume', 'include-history',
-  'structure-only', 'apply', 'progress-json'])
+  'structure-only', 'apply', 'progress-json', 'quick'])
 
 const HELP = {
   rollback: `lookcoin-state rollback [--root DIR] [--dry-run] [--force] [--no-backup] [--backup DIR] [--incident ID] [--resume]
@@ -28,6 +28,11 @@ const HELP = {
   'rollback-validate': `lookcoin-state rollback-validate [--root DIR] [--expect-contracts N] [--expect-chains N]
   The runbook's post-rollback checks; writes nothing. Exit 0 when all pass.
   Example: lookcoin-state rollback-validate --expect-contracts 26 --expect-chains 5`,
+  validate: `lookcoin-state validate [--root DIR] [--backend leveldb|unified-json] [--quick] [--expect-contracts N] [--expect-chains N]
+  Checks the records, the unified files (chain claims, duplicates, aliases, hashes, checksums,
+  remote chain ids) and the counts; each finding with its code, place and what to do. Writes nothing.
+  Exit 0 when there is no error.
+  Example: lookcoin-state validate --backend unified-json`,
   assess: `lookcoin-state assess [--root DIR]
   Emergency assessment: unified files, trigger markers, a verified backup, disk space, and
   the decision (ROLLBACK_REQUIRED, CONDITIONAL, NOT_NEEDED, RESUME_REQUIRED).
@@ -61,6 +66,7 @@ Commands:
   assess              should we roll back? (the runbook's assessment)
   rollback            emergency rollback to LevelDB (--dry-run first)
   rollback-validate   check the state after a rollback
+  validate            check records, unified files and counts
   regenerate-unified  rebuild unified JSON from LevelDB
   backup              create | verify | assess | list | prune
   demo                the main job on a generated sample workspace

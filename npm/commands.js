@@ -118,6 +118,21 @@ async function assess(args, io) {
   return result.decision === 'NOT_NEEDED' ? EXIT.ok : EXIT.problems
 }
 
+async function validate(args, io) {
+  const expect = { contracts: number(args, 'expect-contracts'), chains: number(args, 'expect-chains') }
+  const report = await addon.validateState({ root: args.root, backend: args.backend, level: args.quick ? 'quick' : 'full', expect })
+  if (args.json) io.json(report)
+  const icon = { error: '❌', warning: '⚠️ ', info: 'ℹ️ ' }
+  for (const finding of [...report.errors, ...report.warnings, ...report.info]) {
+    io.line(`${icon[finding.severity]} ${finding.code} ${finding.location}: ${finding.message}`)
+  }
+  const c = report.counts
+  io.line(`📊 ${report.backend}: ${c.production} contracts on ${c.chains} chains, ${c.dev} dev records` +
+    (report.expectation ? ` (expected: ${report.expectation})` : ''))
+  io.line(report.isValid ? '✅ valid' : `❌ ${report.errors.length} error(s). Next: ${cli} assess --root ${args.root}`)
+  return report.isValid ? EXIT.ok : EXIT.problems
+}
+
 async function regenerateUnified(args, io) {
   const result = await addon.regenerateUnified({ root: args.root, dryRun: Boolean(args['dry-run']) })
   if (args.json) io.json(result)
@@ -227,6 +242,7 @@ const COMMANDS = {
   'rollback-validate': rollbackValidate,
   assess,
   'regenerate-unified': regenerateUnified,
+  validate,
   backup,
   demo,
   show,

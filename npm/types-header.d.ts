@@ -344,3 +344,33 @@ export interface RegenerateReport {
   skipped: string[]
   files: { path: string; chainId: number; action: 'create' | 'replace' | 'unchanged'; previous: string; records: number }[]
 }
+
+export interface ValidateStateOptions {
+  root: string
+  /** Default: the backend the store would select. */
+  backend?: 'leveldb' | 'unified-json'
+  /** `quick` (parse, claims, records) or `full` (default: also checksums, hash agreement, cross-network). */
+  level?: 'quick' | 'full'
+  /** Default: the counts in the newest backup manifest that records them. */
+  expect?: { contracts?: number; chains?: number; perChain?: Record<string, number> }
+}
+
+export interface StateFinding {
+  /** Stable code, e.g. `DUPLICATE_CHAIN_CLAIM`, `STALE_CHECKSUM`, `DEV_RECORD`. */
+  code: string
+  severity: 'error' | 'warning' | 'info'
+  /** A LevelDB key, a file name, or `file#/json/pointer`. */
+  location: string
+  message: string
+}
+
+export interface StateValidation {
+  isValid: boolean
+  backend: 'leveldb' | 'unified-json'
+  errors: StateFinding[]
+  warnings: StateFinding[]
+  info: StateFinding[]
+  counts: { production: number; dev: number; chains: number; perChain: Record<string, number>; perNetwork: Record<string, number> }
+  /** Where the expected counts came from (`given`, `manifest of backup …`), or null. */
+  expectation: string | null
+}

@@ -30,6 +30,7 @@ use crate::js_json;
 use crate::record::ContractRecord;
 use crate::rollback::{emergency_rollback, validate_rollback, Expectation, RollbackOptions};
 use crate::store::{StateStore, StoreConfig};
+use crate::validate::{validate_state, ValidateOptions};
 use crate::{Error, ErrorCode, Result};
 
 /// Result of every C API call. The numbers equal `ErrorCode::number()` and never change.
@@ -344,6 +345,32 @@ pub unsafe extern "C" fn lcs_rollback_validate(
         let env = |name: &str| std::env::var(name).ok();
         let validation = validate_rollback(Path::new(root), expect, &env)?;
         *out = c_string_out(js_json::to_compact(&validation.to_json()))?;
+        Ok(())
+    })
+}
+
+/// Validates the state of the project at `root` (writes nothing) and returns `{"isValid","backend","errors","warnings","info","counts","expectation"}` as compact JSON; every finding has `code`, `severity`, `location` and `message`.
+///
+/// `options_json` may be NULL or `{"backend":"leveldb"|"unified-json","level":"quick"|"full","expect":{"contracts":26,"chains":5}}`.
+/// Findings are in the JSON, not the status. On success `*out_json` is a string to free with
+/// `lcs_string_free`.
+///
+/// # Safety
+/// `root` and `options_json` must be NULL or NUL-terminated strings; `out_json` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn lcs_validate(
+    root: *const c_char,
+    options_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> LcsStatus {
+    guard(|| {
+        let out = unsafe { out_param(out_json, "out_json") }?;
+        let root = unsafe { root_arg(root) }?;
+        let options = unsafe { json_arg(options_json, "options_json") }?;
+        let options = ValidateOptions::from_json(root.into(), &options)?;
+        let env = |name: &str| std::env::var(name).ok();
+        let report = validate_state(&options, &env)?;
+        *out = c_string_out(js_json::to_compact(&report.to_json()))?;
         Ok(())
     })
 }

@@ -1,5 +1,6 @@
-//! Node glue of the emergency rollback: `emergencyRollback`, `validateRollback`,
-//! `assessEmergency`, `regenerateUnified` over [`crate::rollback`].
+//! Node glue of the emergency rollback and the validator: `emergencyRollback`,
+//! `validateRollback`, `assessEmergency`, `regenerateUnified` over [`crate::rollback`], and
+//! `validateState` over [`crate::validate`].
 
 use std::path::PathBuf;
 
@@ -12,6 +13,7 @@ use super::args::{bool_option, known_keys, options_arg, path_value, JsOptions};
 use super::invalid_arg;
 use super::job::{Job, JobTask, Parsed, Reporter};
 use crate::rollback::{self, Expectation, RollbackOptions};
+use crate::validate::{self, ValidateOptions};
 
 /// Runs (or with `dryRun`, plans) the emergency rollback to LevelDB. Steps arrive on `onProgress`; the plan comes with the `plan` event, before anything is written.
 #[napi(
@@ -57,6 +59,24 @@ pub fn regenerate_unified(env: Env, options: Unknown) -> AsyncTask<JobTask> {
             Box::new(move |_| rollback::regenerate_unified(&root, dry_run).map(|r| r.to_json()));
         Ok((job, None))
     });
+    AsyncTask::new(JobTask::new(&env, parsed))
+}
+
+/// validateState: record and unified-file rules, cross-network consistency, counts; reads only.
+#[napi(
+    ts_args_type = "options: ValidateStateOptions",
+    ts_return_type = "Promise<StateValidation>"
+)]
+pub fn validate_state(env: Env, options: Unknown) -> AsyncTask<JobTask> {
+    let parsed = root_only(options, "validateState", &["backend", "level", "expect"]).and_then(
+        |(root, values)| {
+            let options = ValidateOptions::from_json(root, &Value::Object(values))?;
+            let job: Job = Box::new(move |_| {
+                validate::validate_state(&options, &env_var).map(|r| r.to_json())
+            });
+            Ok((job, None))
+        },
+    );
     AsyncTask::new(JobTask::new(&env, parsed))
 }
 

@@ -232,6 +232,52 @@ pub struct ValidateOptions {
     pub expect: Expectation,
 }
 
+impl ValidateOptions {
+    /// Options given as JSON by a binding: `null` or `{backend?, level?: "quick"|"full", expect?}`; anything else is `VALIDATION_FAILED`.
+    pub fn from_json(root: std::path::PathBuf, value: &Value) -> Result<Self> {
+        let bad = |why: String| Error::new(ErrorCode::ValidationFailed, why);
+        let empty = serde_json::Map::new();
+        let map = match value {
+            Value::Null => &empty,
+            Value::Object(map) => map,
+            other => return Err(bad(format!("options must be an object, got {other}"))),
+        };
+        if let Some(key) = map
+            .keys()
+            .find(|k| !["backend", "level", "expect"].contains(&k.as_str()))
+        {
+            return Err(bad(format!(
+                "unknown validateState option {key:?} (known: backend, level, expect)"
+            )));
+        }
+        let backend = match map.get("backend") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(name)) => Some(BackendKind::parse(name)?),
+            Some(other) => return Err(bad(format!("backend must be a string, got {other}"))),
+        };
+        let level = match map
+            .get("level")
+            .and_then(|l| if l.is_null() { None } else { Some(l) })
+        {
+            None => Level::Full,
+            Some(l) if l == "full" => Level::Full,
+            Some(l) if l == "quick" => Level::Quick,
+            Some(other) => {
+                return Err(bad(format!(
+                    "level must be \"quick\" or \"full\", got {other}"
+                )))
+            }
+        };
+        let expect = Expectation::from_json(map.get("expect").unwrap_or(&Value::Null))?;
+        Ok(ValidateOptions {
+            root,
+            backend,
+            level,
+            expect,
+        })
+    }
+}
+
 /// Validates the state of a project. Errors only when nothing can be read at all.
 pub fn validate_state(
     options: &ValidateOptions,

@@ -1,5 +1,5 @@
 /*
- * Exercises the rollback part of the C API (run by tests/c_api.rs).
+ * Exercises the validation and rollback part of the C API (run by tests/c_api.rs).
  *
  * Usage: rollback <project-root>
  *   <project-root> a copy of the LookCoin fixture workspace (it is rolled back to LevelDB)
@@ -41,7 +41,17 @@ int main(int argc, char **argv)
     const char *root = argv[1];
     char *json = NULL;
 
-    LcsStatus status = lcs_rollback(NULL, NULL, &json);
+    LcsStatus status = lcs_validate(root, "{\"backend\":\"unified-json\"}", &json);
+    check(status == LCS_STATUS_OK && contains(json, "\"isValid\":false")
+              && contains(json, "DUPLICATE_CHAIN_CLAIM"),
+          "validation names the two files claiming chainId 23295", status);
+    lcs_string_free(json);
+    json = NULL;
+
+    status = lcs_validate(root, "{\"level\":\"deep\"}", &json);
+    check(status == LCS_STATUS_VALIDATION_FAILED && json == NULL, "an unknown level is VALIDATION_FAILED", status);
+
+    status = lcs_rollback(NULL, NULL, &json);
     check(status == LCS_STATUS_INVALID_ARGUMENT && json == NULL, "a NULL root is INVALID_ARGUMENT", status);
 
     status = lcs_rollback(root, NULL, &json);
