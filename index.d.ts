@@ -444,8 +444,9 @@ export declare function createSampleWorkspace(root: string): Promise<void>
 /**
  * Opens a state store and initializes it. `backend`: `leveldb`, `unified-json` (or
  * `unified`), `json`, or null/`auto` for the selection rules (`.env.emergency`, env).
+ * `createStateManager({ root })` (the config first, no backend) is accepted too.
  */
-export declare function createStateManager(backend?: string | undefined | null, config?: StateManagerConfig | undefined | null): Promise<StateManager>
+export declare function createStateManager(backend?: string | null | StateManagerConfig, config?: StateManagerConfig | null): Promise<StateManager>
 
 /** What a workspace holds: unified records per chain and the newest backup's LevelDB records. */
 export declare function describeWorkspace(root: string): Promise<WorkspaceSummary>

@@ -183,3 +183,15 @@ describe('validateIntegrity and getMetrics on the unified workspace', () => {
     assert.ok(m.errorRate > 0 && m.errorRate <= 1, `errorRate ${m.errorRate}`)
   })
 })
+
+describe('createStateManager arguments', () => {
+  test('the config may come first; wrong types reject with VALIDATION_FAILED, never a raw napi error', async (t) => {
+    const root = tmpDir(t)
+    const mgr = await createStateManager({ root })
+    assert.equal(mgr.getBackendType(), 'unified-json')
+    await mgr.close()
+    for (const args of [[5], ['leveldb', 'not a config'], [{ root }, { root }], [null, { root: 7 }]]) {
+      await rejectsWith(createStateManager(...args), 'VALIDATION_FAILED')
+    }
+  })
+})

@@ -18,7 +18,8 @@ use std::time::Duration;
 
 // Not the bindgen prelude glob: its `Result` would shadow the core's.
 use napi::bindgen_prelude::{
-    AsyncTask, Function, JsObjectValue, Null, Object, ToNapiValue, TypeName, Undefined, Unknown,
+    AsyncTask, FromNapiValue, Function, JsObjectValue, Null, Object, ToNapiValue, TypeName,
+    Undefined, Unknown,
 };
 use napi::{
     sys, Env, JsValue, KeyCollectionMode, KeyConversion, KeyFilter, Status, Task, ValueType,
@@ -185,12 +186,13 @@ fn open(config: StoreConfig) -> crate::Result<StateStore> {
 
 /// Opens a state store and initializes it. `backend`: `leveldb`, `unified-json` (or
 /// `unified`), `json`, or null/`auto` for the selection rules (`.env.emergency`, env).
-#[napi(ts_return_type = "Promise<StateManager>")]
-pub fn create_state_manager(
-    backend: Option<String>,
-    config: Option<StateManagerConfig>,
-) -> AsyncTask<StoreTask> {
-    let op = match store_config(backend, config) {
+/// `createStateManager({ root })` (the config first, no backend) is accepted too.
+#[napi(
+    ts_args_type = "backend?: string | null | StateManagerConfig, config?: StateManagerConfig | null",
+    ts_return_type = "Promise<StateManager>"
+)]
+pub fn create_state_manager(env: Env, backend: Unknown, config: Unknown) -> AsyncTask<StoreTask> {
+    let op = match manager_args(&env, backend, config).and_then(|(b, c)| store_config(b, c)) {
         Ok(config) => Op::Open(Box::new(config)),
         Err(e) => Op::Fail(e),
     };
@@ -217,6 +219,40 @@ pub fn describe_workspace(root: String) -> AsyncTask<StoreTask> {
         store: None,
         op: Some(Op::Describe(root.into())),
     })
+}
+
+/// `(backend, config)` from what JS passed, `VALIDATION_FAILED` for anything else.
+fn manager_args(
+    env: &Env,
+    backend: Unknown,
+    config: Unknown,
+) -> crate::Result<(Option<String>, Option<StateManagerConfig>)> {
+    let config_of = |value: Unknown| -> crate::Result<Option<StateManagerConfig>> {
+        match value.get_type() {
+            Ok(ValueType::Undefined | ValueType::Null) => Ok(None),
+            // SAFETY: a value of this call's env, converted on the JS thread.
+            Ok(ValueType::Object) => {
+                unsafe { StateManagerConfig::from_napi_value(env.raw(), value.raw()) }
+                    .map(Some)
+                    .map_err(|e| invalid_arg(&format!("createStateManager config: {}", e.reason)))
+            }
+            _ => Err(invalid_arg("createStateManager config must be an object")),
+        }
+    };
+    match backend.get_type() {
+        Ok(ValueType::Object) if config_of(config)?.is_none() => Ok((None, config_of(backend)?)),
+        Ok(ValueType::Object) => Err(invalid_arg(
+            "createStateManager takes (backend, config): the backend must be a string",
+        )),
+        Ok(ValueType::String) => {
+            let name = js_to_json(backend)?.and_then(|v| v.as_str().map(str::to_string));
+            Ok((name, config_of(config)?))
+        }
+        Ok(ValueType::Undefined | ValueType::Null) => Ok((None, config_of(config)?)),
+        _ => Err(invalid_arg(
+            "createStateManager backend must be a string such as \"leveldb\"",
+        )),
+    }
 }
 
 fn store_config(
