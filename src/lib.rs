@@ -6,6 +6,7 @@ pub mod backend;
 pub mod backup;
 pub mod capi;
 pub mod chains;
+pub mod compare;
 pub mod durable;
 pub mod error;
 pub mod js_json;
