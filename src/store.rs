@@ -220,6 +220,18 @@ impl StateStore {
         self.timed(OpKind::Read, |b| b.get(chain_id, name))
     }
 
+    /// `get_contract` when it can be answered from memory (a cached unified file that is still current), else `None` (then `get_contract` reads, or says what is wrong): lets a binding skip its thread hop.
+    pub fn get_contract_if_cached(
+        &self,
+        chain_id: u64,
+        name: &str,
+    ) -> Option<Option<ContractRecord>> {
+        let started = Instant::now();
+        let answer = self.backend().ok()?.get_if_cached(chain_id, name)?;
+        self.metrics.record(OpKind::Read, started.elapsed(), true);
+        Some(answer)
+    }
+
     /// Whether a record exists.
     pub fn has_contract(&self, chain_id: u64, name: &str) -> Result<bool> {
         Ok(self.get_contract(chain_id, name)?.is_some())
@@ -374,17 +386,22 @@ impl StateStore {
 
     /// Refuses writes while an emergency rollback is in progress.
     fn check_not_stopped(&self) -> Result<()> {
-        let stop = self.config.root.join(EMERGENCY_STOP_FILE);
-        if stop.exists() {
-            return Err(emergency_stop_error(&stop));
-        }
-        Ok(())
+        refuse_if_stopped(&self.config.root)
     }
 
     /// The project root.
     pub fn root(&self) -> &Path {
         &self.config.root
     }
+}
+
+/// `STATE_LOCKED` while `<root>/.emergency-stop` exists: every writer of the state checks this first.
+pub fn refuse_if_stopped(root: &Path) -> Result<()> {
+    let stop = root.join(EMERGENCY_STOP_FILE);
+    if stop.exists() {
+        return Err(emergency_stop_error(&stop));
+    }
+    Ok(())
 }
 
 fn emergency_stop_error(stop: &Path) -> Error {

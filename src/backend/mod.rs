@@ -71,6 +71,10 @@ pub trait Backend: Send + Sync {
     fn location(&self) -> PathBuf;
     /// One record, `None` only when it does not exist.
     fn get(&self, chain_id: u64, name: &str) -> Result<Option<ContractRecord>>;
+    /// `get` answered from memory (at most a `stat`); `None` when that would need a read or would fail (then `get` says why).
+    fn get_if_cached(&self, _chain_id: u64, _name: &str) -> Option<Option<ContractRecord>> {
+        None
+    }
     /// Writes records of one chain as one atomic, durable unit.
     fn put_batch(&self, chain_id: u64, records: &[ContractRecord]) -> Result<()>;
     /// Every record of one chain.

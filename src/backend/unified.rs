@@ -112,6 +112,16 @@ impl UnifiedBackend {
         Ok(Some(file))
     }
 
+    /// The file at `path` if that needs no read: `Some(None)` when it does not exist, `Some(Some(_))` when the cached copy is current, `None` otherwise.
+    fn cached(&self, path: &Path) -> Result<Option<Option<Arc<UnifiedFile>>>> {
+        let Some(fingerprint) = fingerprint(path)? else {
+            return Ok(Some(None));
+        };
+        let cache = self.cache_lock();
+        let hit = cache.get(path).filter(|c| c.fingerprint == fingerprint);
+        Ok(hit.map(|c| Some(c.file.clone())))
+    }
+
     /// The file of a chain, refusing one that claims another chain id.
     fn load_chain(&self, chain_id: u64) -> Result<Option<Arc<UnifiedFile>>> {
         let path = self.file_path(chain_id);
@@ -183,6 +193,16 @@ impl Backend for UnifiedBackend {
 
     fn get(&self, chain_id: u64, name: &str) -> Result<Option<ContractRecord>> {
         Ok(self.load_chain(chain_id)?.and_then(|f| f.record(name)))
+    }
+
+    fn get_if_cached(&self, chain_id: u64, name: &str) -> Option<Option<ContractRecord>> {
+        let path = self.file_path(chain_id);
+        let file = self.cached(&path).ok()??;
+        match file {
+            Some(f) if check_claim(&path, &f, chain_id).is_ok() => Some(f.record(name)),
+            Some(_) => None,
+            None => Some(None),
+        }
     }
 
     fn put_batch(&self, chain_id: u64, records: &[ContractRecord]) -> Result<()> {
