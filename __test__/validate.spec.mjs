@@ -7,7 +7,7 @@ import { describe, test } from 'node:test'
 
 import { addon, assertSameSnapshot, copyTree, fixture, fixturesSkip, rejectsWith, repoRoot, snapshot, tmpDir } from './helpers.mjs'
 
-const { validateState, createSampleWorkspace } = addon
+const { validateState, createSampleWorkspace, countContracts, compareBackends } = addon
 const skip = fixturesSkip
 
 function workspace(t) {
@@ -69,5 +69,28 @@ describe('validateState', () => {
     const good = cli(['validate', '--root', clean])
     assert.equal(good.status, 0, good.stdout + good.stderr)
     assert.match(good.stdout, /✅ valid/)
+  })
+})
+
+describe('countContracts and compareBackends', () => {
+  test('the fixture backup LevelDB: 26 on 5 chains + 2 dev; against unified, 97-LookCoin differs with both addresses', { skip }, async (t) => {
+    const root = workspace(t)
+    const leveldbDir = path.join(root, 'backups/migration-2025-08-13T11-26-18-516Z/leveldb/current')
+    const before = snapshot(root)
+    const counts = await countContracts({ root, leveldbDir })
+    assert.equal(counts.production, 26)
+    assert.equal(counts.dev, 2)
+    assert.equal(counts.chains['97'].production, 9)
+    const unified = await countContracts({ root, backend: 'unified-json' })
+    assert.equal(unified.production, 26)
+    const comparison = await compareBackends({ root, leveldbDir })
+    assertSameSnapshot(before, snapshot(root), 'counting and comparing')
+    assert.equal(comparison.summary.contracts, 26)
+    const text = JSON.stringify(comparison.differs)
+    assert.ok(text.includes('0x5838A9f96E72eA83317D155F31AB660832533bAB') && text.includes('0x8335E3cF6f1ac39841deBA4033a93c81ab738443'))
+    for (const bad of [{ root, leveldbDir: 5 }, { root, backend: 'mysql' }, { root, dir: 'x' }]) {
+      await rejectsWith(countContracts(bad), 'VALIDATION_FAILED')
+    }
+    await rejectsWith(compareBackends({ root, leveldbDir: '' }), 'VALIDATION_FAILED')
   })
 })

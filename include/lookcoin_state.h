@@ -182,6 +182,17 @@ enum LcsStatus lcs_validate(const char *root,
                             const char *options_json,
                             char **out_json);
 
+// Compares the LevelDB of the project at `root` with its live unified files, per (chainId, canonical name), and returns the comparison as compact JSON (`"matched"`, `"differs"` with both values of each differing field, `"missingInUnified"`, `"missingInLevelDB"`, `"summary"`). Writes nothing.
+//
+// `options_json` may be NULL or `{"leveldbDir":"…"}` to compare another LevelDB folder (a
+// backup's `leveldb/current`). On success `*out_json` is a string to free with `lcs_string_free`.
+//
+// # Safety
+// `root` and `options_json` must be NULL or NUL-terminated strings; `out_json` NULL or writable.
+enum LcsStatus lcs_compare(const char *root,
+                           const char *options_json,
+                           char **out_json);
+
 // Frees a string returned by this library. NULL is a no-op.
 //
 // # Safety

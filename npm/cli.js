@@ -14,7 +14,7 @@ const CODE_EXIT = {
   INVALID_ARGUMENT: EXIT.usage,
 }
 
-const VALUE_OPTIONS = new Set(['root', 'backup', 'incident', 'kind', 'label', 'keep', 'expect-contracts', 'expect-chains', 'backend'])
+const VALUE_OPTIONS = new Set(['root', 'backup', 'incident', 'kind', 'label', 'keep', 'expect-contracts', 'expect-chains', 'backend', 'leveldb-dir'])
 const FLAGS = new Set(['json', 'quiet', 'help', 'force', 'no-backup', 'dry-run', 'resume', 'include-history',
   'structure-only', 'apply', 'progress-json', 'quick'])
 
@@ -33,6 +33,13 @@ const HELP = {
   remote chain ids) and the counts; each finding with its code, place and what to do. Writes nothing.
   Exit 0 when there is no error.
   Example: lookcoin-state validate --backend unified-json`,
+  count: `lookcoin-state count [--root DIR] [--backend leveldb|unified-json] [--leveldb-dir DIR]
+  Contracts per chain and network (distinct by canonical name), dev chains apart. Writes nothing.
+  Example: lookcoin-state count --leveldb-dir backups/migration-2025-08-13T11-26-18-516Z/leveldb/current`,
+  compare: `lookcoin-state compare [--root DIR] [--leveldb-dir DIR]
+  LevelDB (default <root>/leveldb) against the live unified files: matched, differs (both values),
+  missing on either side. Writes nothing; --json for every field.
+  Example: lookcoin-state compare --leveldb-dir backups/migration-2025-08-13T11-26-18-516Z/leveldb/current`,
   assess: `lookcoin-state assess [--root DIR]
   Emergency assessment: unified files, trigger markers, a verified backup, disk space, and
   the decision (ROLLBACK_REQUIRED, CONDITIONAL, NOT_NEEDED, RESUME_REQUIRED).
@@ -67,6 +74,8 @@ Commands:
   rollback            emergency rollback to LevelDB (--dry-run first)
   rollback-validate   check the state after a rollback
   validate            check records, unified files and counts
+  count               contracts per chain and network
+  compare             LevelDB against unified JSON
   regenerate-unified  rebuild unified JSON from LevelDB
   backup              create | verify | assess | list | prune
   demo                the main job on a generated sample workspace

@@ -133,6 +133,27 @@ async function validate(args, io) {
   return report.isValid ? EXIT.ok : EXIT.problems
 }
 
+async function count(args, io) {
+  const counts = await addon.countContracts({ root: args.root, backend: args.backend, leveldbDir: args['leveldb-dir'] })
+  if (args.json) io.json(counts)
+  const chains = Object.entries(counts.chains)
+  io.line(`📊 ${counts.backend}: ${counts.production} contracts on ${chains.filter(([, c]) => c.production > 0).length} chains, ${counts.dev} dev records`)
+  for (const [id, c] of chains) io.line(`   ${c.network.padEnd(18)} (${id}) ${c.production}${c.dev ? ` + ${c.dev} dev` : ''}`)
+  return EXIT.ok
+}
+
+async function compare(args, io) {
+  const result = await addon.compareBackends({ root: args.root, leveldbDir: args['leveldb-dir'] })
+  if (args.json) io.json(result)
+  const s = result.summary
+  io.line(`LevelDB ${result.leveldbDir} against unified ${result.unifiedDir}`)
+  io.line(`${s.differs || s.missingInUnified || s.missingInLevelDB ? '⚠️ ' : '✅'} ${s.contracts} contracts: ${s.matched} matched, ` +
+    `${s.differs} differ, ${s.missingInUnified} missing in unified, ${s.missingInLevelDB} missing in LevelDB`)
+  for (const note of result.notes) io.line(`   • ${note}`)
+  io.line('Details: --json')
+  return EXIT.ok
+}
+
 async function regenerateUnified(args, io) {
   const result = await addon.regenerateUnified({ root: args.root, dryRun: Boolean(args['dry-run']) })
   if (args.json) io.json(result)
@@ -242,6 +263,8 @@ const COMMANDS = {
   'rollback-validate': rollbackValidate,
   assess,
   'regenerate-unified': regenerateUnified,
+  count,
+  compare,
   validate,
   backup,
   demo,

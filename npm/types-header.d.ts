@@ -374,3 +374,27 @@ export interface StateValidation {
   /** Where the expected counts came from (`given`, `manifest of backup …`), or null. */
   expectation: string | null
 }
+
+/** `countContracts`: distinct (chainId, canonical name) per chain, dev chains apart. */
+export interface ContractCounts {
+  backend: string
+  production: number
+  dev: number
+  chains: Record<string, { network: string; production: number; dev: number }>
+  filesRead: string[]
+}
+
+/** `compareBackends`: LevelDB against the live unified files. */
+export interface BackendComparison {
+  leveldbDir: string
+  unifiedDir: string
+  unifiedFiles: string[]
+  summary: { contracts: number; matched: number; differs: number; missingInUnified: number; missingInLevelDB: number; [k: string]: number }
+  /** One entry per (chainId, canonical name): where each store holds it, and per pair the differing fields with both values. */
+  matched: Record<string, unknown>[]
+  differs: Record<string, unknown>[]
+  missingInUnified: Record<string, unknown>[]
+  missingInLevelDB: Record<string, unknown>[]
+  dev: { store: string; chainId: number; name: string; file: string | null; location: string }[]
+  notes: string[]
+}

@@ -26,6 +26,7 @@ use serde_json::Value;
 
 use crate::backend::BackendKind;
 use crate::backup::{create_backup, no_progress, verify_backup, CreateOptions};
+use crate::compare::compare_backends;
 use crate::js_json;
 use crate::record::ContractRecord;
 use crate::rollback::{emergency_rollback, validate_rollback, Expectation, RollbackOptions};
@@ -371,6 +372,48 @@ pub unsafe extern "C" fn lcs_validate(
         let env = |name: &str| std::env::var(name).ok();
         let report = validate_state(&options, &env)?;
         *out = c_string_out(js_json::to_compact(&report.to_json()))?;
+        Ok(())
+    })
+}
+
+/// Compares the LevelDB of the project at `root` with its live unified files, per (chainId, canonical name), and returns the comparison as compact JSON (`"matched"`, `"differs"` with both values of each differing field, `"missingInUnified"`, `"missingInLevelDB"`, `"summary"`). Writes nothing.
+///
+/// `options_json` may be NULL or `{"leveldbDir":"…"}` to compare another LevelDB folder (a
+/// backup's `leveldb/current`). On success `*out_json` is a string to free with `lcs_string_free`.
+///
+/// # Safety
+/// `root` and `options_json` must be NULL or NUL-terminated strings; `out_json` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn lcs_compare(
+    root: *const c_char,
+    options_json: *const c_char,
+    out_json: *mut *mut c_char,
+) -> LcsStatus {
+    guard(|| {
+        let out = unsafe { out_param(out_json, "out_json") }?;
+        let root = unsafe { root_arg(root) }?;
+        let options = unsafe { json_arg(options_json, "options_json") }?;
+        let dir = match &options {
+            Value::Null => None,
+            Value::Object(map) if map.keys().all(|k| k == "leveldbDir") => {
+                match map.get("leveldbDir") {
+                    None | Some(Value::Null) => None,
+                    Some(Value::String(dir)) if !dir.is_empty() => Some(Path::new(dir)),
+                    Some(other) => {
+                        return Err(validation(format!(
+                            "leveldbDir must be a path string, got {other}"
+                        )))
+                    }
+                }
+            }
+            other => {
+                return Err(validation(format!(
+                    "options_json must be null or {{\"leveldbDir\": …}}, got {other}"
+                )))
+            }
+        };
+        let comparison = compare_backends(Path::new(root), dir)?;
+        *out = c_string_out(js_json::to_compact(&comparison.to_json()))?;
         Ok(())
     })
 }

@@ -7,6 +7,7 @@
 
 mod args;
 mod backup;
+mod compare;
 mod job;
 mod progress;
 mod rollback;

@@ -2,7 +2,9 @@
 //!
 //! Reads follow §2.4 and writes §2.3, with the fixes the spec lists: `extended_<name>`
 //! preserved, no "timestamp = now" on read, no erased factory hash, address-only entries
-//! visible, existing entries updated where they are instead of duplicated.
+//! visible, existing entries updated where they are instead of duplicated. One addition:
+//! `extended_<name>.networkName` keeps a record's own network spelling when it is not the
+//! file's, so records survive a trip through a unified file byte for byte.
 
 use std::path::Path;
 
@@ -189,7 +191,7 @@ impl UnifiedFile {
             name: record.contract_name.clone(),
         });
         self.write_entry(&slot, record);
-        let extended = extended_value(record);
+        let extended = extended_value(record, self.network());
         js_json::insert(&mut self.doc, format!("extended_{}", slot.name), extended);
         if let Some(hash) = record
             .implementation_hash
@@ -298,7 +300,7 @@ impl UnifiedFile {
         Some(ContractRecord {
             contract_name: requested.to_string(),
             chain_id: self.chain_id(),
-            network_name: self.network().to_string(),
+            network_name: ext_str("networkName").unwrap_or(self.network()).to_string(),
             address: address.to_string(),
             factory_byte_code_hash: factory.to_string(),
             implementation_hash: implementation_hash.map(str::to_string),
@@ -377,7 +379,8 @@ pub(crate) fn text(value: Option<&Value>) -> Option<&str> {
     value.and_then(Value::as_str).filter(|s| !s.is_empty())
 }
 
-fn extended_value(record: &ContractRecord) -> Value {
+/// The `extended_<name>` object: the record's data the contract entry has no place for.
+fn extended_value(record: &ContractRecord, file_network: &str) -> Value {
     let mut ext = Map::new();
     ext.insert(
         "factoryByteCodeHash".into(),
@@ -390,6 +393,11 @@ fn extended_value(record: &ContractRecord) -> Value {
         ext.insert("deploymentArgs".into(), Value::Array(args.clone()));
     }
     ext.insert("timestamp".into(), record.timestamp.into());
+    // The spelling the deploy script wrote (`bscTestnet`, `test`) when it is not the file's
+    // own, so LevelDB → unified → LevelDB gives the same bytes back.
+    if record.network_name != file_network {
+        ext.insert("networkName".into(), record.network_name.clone().into());
+    }
     Value::Object(ext)
 }
 
@@ -453,6 +461,23 @@ mod tests {
             sum.as_str().unwrap(),
             js_json::section_checksum(&file.as_map()["contracts"])
         );
+    }
+
+    #[test]
+    fn a_network_spelling_other_than_the_files_is_kept_in_extended() {
+        let mut file = UnifiedFile::skeleton(97, "bsctestnet", Tier::Testnet, 0);
+        let mut rec = record("FeeManager");
+        file.put(&rec);
+        assert!(file.as_map()["extended_FeeManager"]
+            .get("networkName")
+            .is_none());
+        rec.network_name = "bscTestnet".into();
+        file.put(&rec);
+        assert_eq!(
+            file.as_map()["extended_FeeManager"]["networkName"],
+            "bscTestnet"
+        );
+        assert_eq!(file.record("FeeManager"), Some(rec));
     }
 
     #[test]

@@ -100,3 +100,25 @@ pub(super) fn path_value(value: Option<Value>, what: &str) -> crate::Result<Path
         ))),
     }
 }
+
+/// An options object that must be given.
+pub(super) fn required<'a>(options: Unknown<'a>, what: &str) -> crate::Result<JsOptions<'a>> {
+    options_arg(options, &format!("{what} options"))?
+        .ok_or_else(|| invalid_arg(&format!("{what} needs an options object with root")))
+}
+
+/// `root` plus the other allowed keys, for functions that report no progress.
+pub(super) fn root_only(
+    options: Unknown<'_>,
+    what: &str,
+    extra: &[&str],
+) -> crate::Result<(PathBuf, Map<String, Value>)> {
+    let mut o = required(options, what)?;
+    if o.on_progress.is_some() {
+        return Err(invalid_arg(&format!("{what} takes no onProgress")));
+    }
+    let keys: Vec<&str> = extra.iter().copied().chain(["root"]).collect();
+    known_keys(&o.values, &keys, what)?;
+    let root = path_value(o.values.remove("root"), "root")?;
+    Ok((root, o.values))
+}

@@ -2,15 +2,12 @@
 //! `validateRollback`, `assessEmergency`, `regenerateUnified` over [`crate::rollback`], and
 //! `validateState` over [`crate::validate`].
 
-use std::path::PathBuf;
-
 use napi::bindgen_prelude::{AsyncTask, Unknown};
 use napi::Env;
 use napi_derive::napi;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::args::{bool_option, known_keys, options_arg, path_value, JsOptions};
-use super::invalid_arg;
+use super::args::{bool_option, path_value, required, root_only};
 use super::job::{Job, JobTask, Parsed, Reporter};
 use crate::rollback::{self, Expectation, RollbackOptions};
 use crate::validate::{self, ValidateOptions};
@@ -101,26 +98,4 @@ fn validate_args(options: Unknown<'_>) -> Parsed<'_> {
         rollback::validate_rollback(&root, expect, &env_var).map(|v| v.to_json())
     });
     Ok((job, None))
-}
-
-/// An options object that must be given.
-fn required<'a>(options: Unknown<'a>, what: &str) -> crate::Result<JsOptions<'a>> {
-    options_arg(options, &format!("{what} options"))?
-        .ok_or_else(|| invalid_arg(&format!("{what} needs an options object with root")))
-}
-
-/// `root` plus the other allowed keys, for functions that report no progress.
-fn root_only(
-    options: Unknown<'_>,
-    what: &str,
-    extra: &[&str],
-) -> crate::Result<(PathBuf, Map<String, Value>)> {
-    let mut o = required(options, what)?;
-    if o.on_progress.is_some() {
-        return Err(invalid_arg(&format!("{what} takes no onProgress")));
-    }
-    let keys: Vec<&str> = extra.iter().copied().chain(["root"]).collect();
-    known_keys(&o.values, &keys, what)?;
-    let root = path_value(o.values.remove("root"), "root")?;
-    Ok((root, o.values))
 }

@@ -51,6 +51,19 @@ int main(int argc, char **argv)
     status = lcs_validate(root, "{\"level\":\"deep\"}", &json);
     check(status == LCS_STATUS_VALIDATION_FAILED && json == NULL, "an unknown level is VALIDATION_FAILED", status);
 
+    char leveldb_dir[4096];
+    snprintf(leveldb_dir, sizeof leveldb_dir,
+             "{\"leveldbDir\":\"%s/backups/migration-2025-08-13T11-26-18-516Z/leveldb/current\"}", root);
+    status = lcs_compare(root, leveldb_dir, &json);
+    check(status == LCS_STATUS_OK && contains(json, "0x5838A9f96E72eA83317D155F31AB660832533bAB")
+              && contains(json, "0x8335E3cF6f1ac39841deBA4033a93c81ab738443"),
+          "the comparison shows 97-LookCoin's address in LevelDB and in unified JSON", status);
+    lcs_string_free(json);
+    json = NULL;
+
+    status = lcs_compare(root, "{\"dir\":1}", &json);
+    check(status == LCS_STATUS_VALIDATION_FAILED && json == NULL, "an unknown compare option is VALIDATION_FAILED", status);
+
     status = lcs_rollback(NULL, NULL, &json);
     check(status == LCS_STATUS_INVALID_ARGUMENT && json == NULL, "a NULL root is INVALID_ARGUMENT", status);
 
