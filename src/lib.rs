@@ -12,6 +12,7 @@ pub mod error;
 pub mod js_json;
 pub mod leveldb_check;
 pub mod metrics;
+pub mod migrate;
 #[cfg(not(test))]
 mod node;
 pub mod record;

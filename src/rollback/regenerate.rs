@@ -1,23 +1,16 @@
 //! `regenerateUnified`: the runbook's reverse recovery — rebuild
 //! `deployments/unified/*.unified.json` from LevelDB, keeping every section a current file
 //! holds beyond its records, one atomic replace per file, after a backup of what is there.
+//! The writer is the LevelDB → unified migration's, in replace mode: entries LevelDB lacks go.
 
-use std::collections::BTreeMap;
-use std::fs;
 use std::path::Path;
-use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::backend::leveldb::{read_copy, with_quiesced};
-use crate::backup::{create_backup, no_progress, CreateOptions};
 use crate::chains::{ChainMap, DEV_CHAIN_ID};
-use crate::durable;
-use crate::record::ContractRecord;
-use crate::store::EMERGENCY_STOP_FILE;
-use crate::time::now_ms;
-use crate::unified::UnifiedFile;
-use crate::{Error, ErrorCode, Result};
+use crate::migrate::to_unified::{leveldb_records, plan, write, Existing, Previous, Rebuilt};
+use crate::store::refuse_if_stopped;
+use crate::Result;
 
 /// One rebuilt file.
 #[derive(Debug, Clone)]
@@ -62,135 +55,53 @@ impl RegenerateReport {
 
 /// Rebuilds the unified files of every production chain in `<root>/leveldb`.
 pub fn regenerate_unified(root: &Path, dry_run: bool) -> Result<RegenerateReport> {
-    let stop = root.join(EMERGENCY_STOP_FILE);
-    if stop.exists() && !dry_run {
-        return Err(Error::new(
-            ErrorCode::Locked,
-            format!(
-                "{} exists: a rollback is in progress; finish it first",
-                stop.display()
-            ),
-        )
-        .with_path(&stop));
+    if !dry_run {
+        refuse_if_stopped(root)?;
     }
-    let by_chain = leveldb_records(root)?;
-    let chains = ChainMap::default();
-    let dir = root.join("deployments/unified");
+    let mut by_chain = leveldb_records(root)?;
     let mut report = RegenerateReport {
         dry_run,
         files: Vec::new(),
         skipped: Vec::new(),
         backup: None,
     };
-    let mut writes = Vec::new();
-    for (chain_id, records) in by_chain {
-        if chain_id == DEV_CHAIN_ID {
-            report.skipped.push(format!(
-                "{} dev records on chain {DEV_CHAIN_ID} (never written to unified files)",
-                records.len()
-            ));
-            continue;
-        }
-        let name = format!("{}.unified.json", chains.network_name(chain_id));
-        let (file, text, previous) = rebuild(&dir.join(&name), chain_id, &chains, &records);
-        let action = match (&previous[..], &text) {
-            ("absent", _) => "create",
-            (_, None) => "unchanged",
-            _ => "replace",
-        };
-        report.files.push(RegeneratedFile {
-            path: format!("deployments/unified/{name}"),
-            chain_id,
-            action,
-            previous,
-            records: file.records().len(),
-        });
-        if let Some(text) = text {
-            writes.push((dir.join(&name), text));
-        }
+    if let Some(dev) = by_chain.remove(&DEV_CHAIN_ID) {
+        report.skipped.push(format!(
+            "{} dev records on chain {DEV_CHAIN_ID} (never written to unified files)",
+            dev.len()
+        ));
     }
-    if dry_run || writes.is_empty() {
-        return Ok(report);
-    }
-    let options = CreateOptions {
-        root: root.to_path_buf(),
-        kind: "manual".into(),
-        label: Some("before regenerate-unified".into()),
-        include_unified_history: true,
+    let chains = ChainMap::default();
+    let planned = plan(root, &chains, &by_chain, Existing::Replace)?;
+    let rebuilt = if dry_run || planned.iter().all(|f| f.text.is_none()) {
+        planned
+    } else {
+        let label = "before regenerate-unified";
+        let (backup, written) = write(root, &chains, &by_chain, Existing::Replace, label)?;
+        report.backup = Some(backup);
+        written
     };
-    let backup = create_backup(&options, &no_progress)?;
-    report.backup = Some(
-        backup
-            .path
-            .strip_prefix(root)
-            .unwrap_or(&backup.path)
-            .display()
-            .to_string(),
-    );
-    durable::create_dir_all_durable(&dir)?;
-    for (path, text) in writes {
-        let _lock = durable::lock_for_replace(&path, Duration::from_secs(10))?;
-        durable::write_atomic(&path, text.as_bytes())?;
-    }
+    report.files = rebuilt.iter().map(regenerated).collect();
     Ok(report)
 }
 
-/// Every record of the live LevelDB, per chain: copied under its lock and read from the copy, so even this changes no byte of it.
-fn leveldb_records(root: &Path) -> Result<BTreeMap<u64, Vec<ContractRecord>>> {
-    let dir = root.join("leveldb");
-    let entries = with_quiesced(&dir, || read_copy(&dir))?;
-    let mut by_chain: BTreeMap<u64, Vec<ContractRecord>> = BTreeMap::new();
-    for entry in entries {
-        let record = entry
-            .record
-            .map_err(|e| e.with_key(entry.location.clone()))?;
-        by_chain.entry(record.chain_id).or_default().push(record);
-    }
-    Ok(by_chain)
-}
-
-/// The file rebuilt from `records`: (file, new text or `None` when unchanged, what it was before).
-fn rebuild(
-    path: &Path,
-    chain_id: u64,
-    chains: &ChainMap,
-    records: &[ContractRecord],
-) -> (UnifiedFile, Option<String>, String) {
-    let old_text = fs::read_to_string(path).ok();
-    let parsed = old_text
-        .as_deref()
-        .map(|text| UnifiedFile::parse(path, text));
-    let fresh = || {
-        UnifiedFile::skeleton(
-            chain_id,
-            &chains.network_name(chain_id),
-            chains.tier(chain_id),
-            now_ms(),
-        )
+/// The report entry of one rebuilt file.
+fn regenerated(file: &Rebuilt) -> RegeneratedFile {
+    let action = match (&file.previous, &file.text) {
+        (Previous::Absent, _) => "create",
+        (_, None) => "unchanged",
+        _ => "replace",
     };
-    let (mut file, previous) = match parsed {
-        None => (fresh(), "absent".to_string()),
-        Some(Ok(file)) if file.chain_id() == chain_id => (file, "kept".to_string()),
-        Some(Ok(file)) => (
-            fresh(),
-            format!("unusable: claims chainId {}", file.chain_id()),
-        ),
-        Some(Err(e)) => (fresh(), format!("unusable: {}", e.message)),
+    let previous = match &file.previous {
+        Previous::Absent => "absent".to_string(),
+        Previous::Kept => "kept".to_string(),
+        Previous::Unusable(why) => format!("unusable: {why}"),
     };
-    let before = file.records();
-    let wanted: Vec<&str> = records.iter().map(|r| r.contract_name.as_str()).collect();
-    for (_, record) in file.entries() {
-        if !wanted.contains(&record.contract_name.as_str()) {
-            file.remove(&record.contract_name);
-        }
+    RegeneratedFile {
+        path: file.path.clone(),
+        chain_id: file.chain_id,
+        action,
+        previous,
+        records: file.records,
     }
-    for record in records {
-        file.put(record);
-    }
-    if previous == "kept" && file.records() == before {
-        return (file, None, previous);
-    }
-    file.stamp_write(now_ms());
-    let text = file.to_text();
-    (file, Some(text), previous)
 }
