@@ -375,6 +375,49 @@ export interface StateValidation {
   expectation: string | null
 }
 
+export interface MigrateToUnifiedOptions {
+  root: string
+  /** Report what a real run would write; write nothing (no backup either). */
+  dryRun?: boolean
+  /** Also migrate dev-chain (31337) rows, to `chain31337.unified.json`; default false (reported as skipped). */
+  includeDev?: boolean
+}
+
+export interface MigrateToLevelDbOptions {
+  root: string
+  /** Report what a real run would write; write nothing (no backup either). */
+  dryRun?: boolean
+  /** Replace keys LevelDB already holds with another value; default false (reported as skipped). */
+  overwrite?: boolean
+}
+
+/** One file (to unified JSON) or key (to LevelDB) a migration writes, keeps or skips. */
+export interface MigrationItem {
+  /** A path relative to the root, or a LevelDB key `<chainId>-<contractName>`. */
+  target: string
+  chainId: number
+  action: 'created' | 'updated' | 'unchanged' | 'skipped'
+  /** LevelDB records merged into a file; 1 for a key. */
+  records: number
+  /** `leveldb`, or `file#/json/pointer` of the source record. */
+  source: string
+  /** Why it was skipped, else null. */
+  reason: string | null
+}
+
+export interface MigrationReport {
+  migration: 'leveldb-to-unified' | 'unified-to-leveldb' | 'json-to-leveldb'
+  /** The store written. */
+  store: 'unified-json' | 'leveldb'
+  dryRun: boolean
+  /** The `manual` backup made before writing (root-relative); null in a dry run or when nothing changed. */
+  backup: string | null
+  /** Targets written (in a dry run: that a real run would write). */
+  writes: string[]
+  counts: { created: number; updated: number; unchanged: number; skipped: number }
+  items: MigrationItem[]
+}
+
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
@@ -471,6 +514,15 @@ export declare function listBackups(root: string): Promise<BackupListing[]>
 
 /** `listBackups` on the calling thread. */
 export declare function listBackupsSync(root: string): BackupListing[]
+
+/** Legacy v1 `deployments/<network>.json` → LevelDB (archive recovery); existing keys are kept unless `overwrite`. */
+export declare function migrateLegacyToLevelDb(options: MigrateToLevelDbOptions): Promise<MigrationReport>
+
+/** LevelDB → unified JSON, merged into existing files (after a backup unless `dryRun`). */
+export declare function migrateLevelDbToUnified(options: MigrateToUnifiedOptions): Promise<MigrationReport>
+
+/** Unified JSON → LevelDB; existing keys are kept unless `overwrite` (after a backup unless `dryRun`). */
+export declare function migrateUnifiedToLevelDb(options: MigrateToLevelDbOptions): Promise<MigrationReport>
 
 /**
  * Removes old backups, keeping the `keep` newest complete ones, the newest that verifies

@@ -398,3 +398,46 @@ export interface BackendComparison {
   dev: { store: string; chainId: number; name: string; file: string | null; location: string }[]
   notes: string[]
 }
+
+export interface MigrateToUnifiedOptions {
+  root: string
+  /** Report what a real run would write; write nothing (no backup either). */
+  dryRun?: boolean
+  /** Also migrate dev-chain (31337) rows, to `chain31337.unified.json`; default false (reported as skipped). */
+  includeDev?: boolean
+}
+
+export interface MigrateToLevelDbOptions {
+  root: string
+  /** Report what a real run would write; write nothing (no backup either). */
+  dryRun?: boolean
+  /** Replace keys LevelDB already holds with another value; default false (reported as skipped). */
+  overwrite?: boolean
+}
+
+/** One file (to unified JSON) or key (to LevelDB) a migration writes, keeps or skips. */
+export interface MigrationItem {
+  /** A path relative to the root, or a LevelDB key `<chainId>-<contractName>`. */
+  target: string
+  chainId: number
+  action: 'created' | 'updated' | 'unchanged' | 'skipped'
+  /** LevelDB records merged into a file; 1 for a key. */
+  records: number
+  /** `leveldb`, or `file#/json/pointer` of the source record. */
+  source: string
+  /** Why it was skipped, else null. */
+  reason: string | null
+}
+
+export interface MigrationReport {
+  migration: 'leveldb-to-unified' | 'unified-to-leveldb' | 'json-to-leveldb'
+  /** The store written. */
+  store: 'unified-json' | 'leveldb'
+  dryRun: boolean
+  /** The `manual` backup made before writing (root-relative); null in a dry run or when nothing changed. */
+  backup: string | null
+  /** Targets written (in a dry run: that a real run would write). */
+  writes: string[]
+  counts: { created: number; updated: number; unchanged: number; skipped: number }
+  items: MigrationItem[]
+}

@@ -9,6 +9,7 @@ mod args;
 mod backup;
 mod compare;
 mod job;
+mod migrate;
 mod progress;
 mod rollback;
 
