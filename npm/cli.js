@@ -16,7 +16,7 @@ const CODE_EXIT = {
 
 const VALUE_OPTIONS = new Set(['root', 'backup', 'incident', 'kind', 'label', 'keep', 'expect-contracts', 'expect-chains', 'backend', 'leveldb-dir'])
 const FLAGS = new Set(['json', 'quiet', 'help', 'force', 'no-backup', 'dry-run', 'resume', 'include-history',
-  'structure-only', 'apply', 'progress-json', 'quick'])
+  'structure-only', 'apply', 'progress-json', 'quick', 'overwrite', 'include-dev'])
 
 const HELP = {
   rollback: `lookcoin-state rollback [--root DIR] [--dry-run] [--force] [--no-backup] [--backup DIR] [--incident ID] [--resume]
@@ -47,6 +47,15 @@ const HELP = {
   'regenerate-unified': `lookcoin-state regenerate-unified [--root DIR] [--dry-run]
   Rebuilds deployments/unified/*.unified.json from LevelDB (after a backup), keeping their other sections.
   Example: lookcoin-state regenerate-unified --dry-run`,
+  migrate: `lookcoin-state migrate leveldb-to-unified [--root DIR] [--dry-run] [--include-dev]
+lookcoin-state migrate unified-to-leveldb [--root DIR] [--dry-run] [--overwrite]
+lookcoin-state migrate json-to-leveldb [--root DIR] [--dry-run] [--overwrite]
+  Copies records between the stores: LevelDB into the unified files (merged: their other sections
+  and entries LevelDB lacks are kept; dev chain 31337 only with --include-dev), or the unified or
+  legacy deployments/<network>.json files into LevelDB (keys it holds with another value are kept
+  unless --overwrite; a file claiming another chain than its name is skipped). A real run backs up
+  first (kind manual); --dry-run lists every file or key it would write and writes nothing.
+  Example: lookcoin-state migrate json-to-leveldb --dry-run --root ~/lookcoin-contract`,
   backup: `lookcoin-state backup create [--kind manual|migration] [--label TEXT] [--include-history]
 lookcoin-state backup verify DIR [--structure-only]
 lookcoin-state backup assess DIR
@@ -77,6 +86,7 @@ Commands:
   count               contracts per chain and network
   compare             LevelDB against unified JSON
   regenerate-unified  rebuild unified JSON from LevelDB
+  migrate             copy records between LevelDB, unified JSON and legacy JSON
   backup              create | verify | assess | list | prune
   demo                the main job on a generated sample workspace
   show                records per chain of a workspace
@@ -130,8 +140,8 @@ async function main(argv) {
   if (args.command === undefined) return args.help ? (usage(), EXIT.ok) : usage('no command given')
   const command = COMMANDS[args.command]
   if (!command) return usage(`unknown command ${args.command}`)
-  // Only `backup` takes positional arguments; elsewhere one is a mistake (a root without --root would run on the cwd).
-  if (args.command !== 'backup' && args.positional.length > 0) {
+  // Only `backup` and `migrate` take positional arguments; elsewhere one is a mistake (a root without --root would run on the cwd).
+  if (!['backup', 'migrate'].includes(args.command) && args.positional.length > 0) {
     return usage(`unexpected argument ${args.positional[0]} (the project root goes after --root)`)
   }
   if (args.help) {

@@ -163,6 +163,43 @@ async function regenerateUnified(args, io) {
   return EXIT.ok
 }
 
+/** The migrations: the addon function each runs and its own CLI flags (→ option names). */
+const MIGRATIONS = {
+  'leveldb-to-unified': { run: addon.migrateLevelDbToUnified, flags: { 'include-dev': 'includeDev' } },
+  'unified-to-leveldb': { run: addon.migrateUnifiedToLevelDb, flags: { overwrite: 'overwrite' } },
+  'json-to-leveldb': { run: addon.migrateLegacyToLevelDb, flags: { overwrite: 'overwrite' } },
+}
+
+async function migrate(args, io) {
+  const [name, ...rest] = args.positional
+  const migration = MIGRATIONS[name]
+  if (!migration || rest.length > 0) {
+    const got = args.positional.length > 0 ? ` (got ${args.positional.join(' ')})` : ''
+    throw new UsageError(`migrate needs one of ${Object.keys(MIGRATIONS).join(', ')}${got}`)
+  }
+  const options = { root: args.root, dryRun: Boolean(args['dry-run']) }
+  for (const flag of ['include-dev', 'overwrite'].filter((f) => args[f])) {
+    if (!(flag in migration.flags)) throw new UsageError(`--${flag} is not an option of migrate ${name}`)
+    options[migration.flags[flag]] = true
+  }
+  const report = await migration.run(options)
+  if (args.json) io.json(report)
+  for (const item of report.items) {
+    const records = report.store === 'leveldb' ? '' : ` (${item.records} records)`
+    io.line(`  ${item.action.padEnd(9)} ${item.target}${records}${item.reason ? `  — ${item.reason}` : ''}`)
+  }
+  const c = report.counts
+  const unit = report.store === 'leveldb' ? 'keys' : 'files'
+  io.line(`📊 ${unit}: ${c.created} created, ${c.updated} updated, ${c.unchanged} unchanged, ${c.skipped} skipped`)
+  if (report.dryRun) {
+    const flags = Object.keys(migration.flags).filter((f) => args[f]).map((f) => ` --${f}`).join('')
+    io.line(`Dry run: nothing was written. To run it: ${cli} migrate ${name}${flags} --root ${args.root}`)
+  } else {
+    io.line(`✅ Migrated ${name}; backup first: ${report.backup ?? 'none needed (nothing to write)'}`)
+  }
+  return EXIT.ok
+}
+
 async function backup(args, io) {
   const [sub, dir] = args.positional
   const target = dir && path.resolve(dir)
@@ -263,6 +300,7 @@ const COMMANDS = {
   'rollback-validate': rollbackValidate,
   assess,
   'regenerate-unified': regenerateUnified,
+  migrate,
   count,
   compare,
   validate,
