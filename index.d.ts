@@ -375,6 +375,30 @@ export interface StateValidation {
   expectation: string | null
 }
 
+/** `countContracts`: distinct (chainId, canonical name) per chain, dev chains apart. */
+export interface ContractCounts {
+  backend: string
+  production: number
+  dev: number
+  chains: Record<string, { network: string; production: number; dev: number }>
+  filesRead: string[]
+}
+
+/** `compareBackends`: LevelDB against the live unified files. */
+export interface BackendComparison {
+  leveldbDir: string
+  unifiedDir: string
+  unifiedFiles: string[]
+  summary: { contracts: number; matched: number; differs: number; missingInUnified: number; missingInLevelDB: number; [k: string]: number }
+  /** One entry per (chainId, canonical name): where each store holds it, and per pair the differing fields with both values. */
+  matched: Record<string, unknown>[]
+  differs: Record<string, unknown>[]
+  missingInUnified: Record<string, unknown>[]
+  missingInLevelDB: Record<string, unknown>[]
+  dev: { store: string; chainId: number; name: string; file: string | null; location: string }[]
+  notes: string[]
+}
+
 export interface MigrateToUnifiedOptions {
   root: string
   /** Report what a real run would write; write nothing (no backup either). */
@@ -471,6 +495,12 @@ export declare function assessBackup(dir: string): Promise<Assessment>
 
 /** The runbook's assessment and decision; reads only. */
 export declare function assessEmergency(options: { root: string }): Promise<EmergencyAssessment>
+
+/** LevelDB against the live unified files, per (chainId, canonical name); reads only. */
+export declare function compareBackends(options: { root: string; leveldbDir?: string }): Promise<BackendComparison>
+
+/** Contracts per chain and network, production and dev apart; reads only. */
+export declare function countContracts(options: { root: string; backend?: 'leveldb' | 'unified-json'; leveldbDir?: string }): Promise<ContractCounts>
 
 /**
  * Backs up `<root>` (its `leveldb/`, `deployments/unified/`, `deployments/*.json`) into
