@@ -1,6 +1,7 @@
 // Shared helpers of the Node tests: the addon, the read-only fixtures, temp copies, snapshots.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
+import crypto from 'node:crypto'
 import fs from 'node:fs'
 import { createRequire } from 'node:module'
 import os from 'node:os'
@@ -175,4 +176,65 @@ export function spawnNode(t, script, waitFor = 'ready') {
     })
   })
   return { child, ready, exited, stdout: () => out, stderr: () => err }
+}
+
+/** The CLI entry point. */
+export const cliPath = path.join(repoRoot, 'npm', 'cli.js')
+
+/**
+ * Runs the CLI in a child process (stdin not a terminal, cwd a neutral folder unless given);
+ * resolves with { status, signal, stdout, stderr, ms }. Async, so a test can serve HTTP meanwhile.
+ */
+export function runCli(args, { env = {}, cwd = os.tmpdir(), timeout = 60000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const started = Date.now()
+    const child = spawn(process.execPath, [cliPath, ...args], {
+      cwd,
+      env: { ...process.env, LOOKCOIN_STATE_CRASH_AT: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', (s) => (stdout += s))
+    child.stderr.setEncoding('utf8').on('data', (s) => (stderr += s))
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeout)
+    child.on('error', reject)
+    child.on('close', (status, signal) => {
+      clearTimeout(timer)
+      resolve({ status, signal, stdout, stderr, ms: Date.now() - started })
+    })
+  })
+}
+
+/** Asserts a child's exit code, showing its output when it differs; returns the result. */
+export function assertExit(res, code, what) {
+  assert.equal(res.status, code, `${what}: exit ${res.status} (signal ${res.signal})\nstdout: ${res.stdout}\nstderr: ${res.stderr}`)
+  return res
+}
+
+/** Every file and folder under `root`: relative path → SHA-256 of the content, or `dir/` (symlinks: `link→target`). */
+export function hashTree(root, { skip = () => false } = {}) {
+  const out = {}
+  const walk = (dir) => {
+    for (const ent of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, ent.name)
+      const rel = path.relative(root, p)
+      if (skip(rel)) continue
+      if (ent.isSymbolicLink()) out[rel] = `link→${fs.readlinkSync(p)}`
+      else if (ent.isDirectory()) {
+        out[rel] = 'dir/'
+        walk(p)
+      } else out[rel] = crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex')
+    }
+  }
+  walk(root)
+  return out
+}
+
+/** Asserts two hashTree results are equal, with the added, removed and changed paths when not. */
+export function assertSameTree(before, after, what) {
+  const added = Object.keys(after).filter((k) => !(k in before))
+  const removed = Object.keys(before).filter((k) => !(k in after))
+  const changed = Object.keys(before).filter((k) => k in after && before[k] !== after[k])
+  assert.deepEqual({ added, removed, changed }, { added: [], removed: [], changed: [] }, `${what} changed the tree`)
 }
