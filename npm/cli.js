@@ -14,11 +14,34 @@ const CODE_EXIT = {
   INVALID_ARGUMENT: EXIT.usage,
 }
 
-const VALUE_OPTIONS = new Set(['root', 'backup', 'incident', 'kind', 'label', 'keep', 'expect-contracts', 'expect-chains', 'backend', 'leveldb-dir'])
+const VALUE_OPTIONS = new Set(['root', 'backup', 'incident', 'kind', 'label', 'keep', 'expect-contracts', 'expect-chains', 'backend',
+  'leveldb-dir', 'out', 'rounds'])
 const FLAGS = new Set(['json', 'quiet', 'help', 'force', 'no-backup', 'dry-run', 'resume', 'include-history',
-  'structure-only', 'apply', 'progress-json', 'quick', 'overwrite', 'include-dev'])
+  'structure-only', 'apply', 'progress-json', 'quick', 'overwrite', 'include-dev', 'newest', 'clean'])
 
 const HELP = {
+  init: `lookcoin-state init [--root DIR] [--dry-run]
+  Adds the runbook's npm scripts to the project's package.json (emergency:rollback-to-leveldb,
+  emergency:validate-rollback, state:validate, backup:create, backup:verify, backup:assess-quality,
+  count:contracts, validate:cross-network, migration:leveldb-to-unified, migration:json-to-leveldb,
+  migration:export-leveldb, generate:rollback-validation-report, benchmark:post-rollback), each running
+  one lookcoin-state command. Scripts already there are left as they were (and listed); the file keeps
+  its formatting and is replaced atomically. --dry-run lists what it would add and writes nothing.
+  Example: npx lookcoin-state init --dry-run`,
+  export: `lookcoin-state export [--root DIR] [--backend leveldb|unified-json|json] [--clean] [--out FILE]
+  Every record of the store (backend by the selection rules unless --backend) as one export document
+  (the importAll format). --clean drops the dev chain 31337. Without --out the document is stdout;
+  --out writes it atomically (and --json then prints a summary). Writes nothing in the store.
+  Example: lookcoin-state export --backend leveldb --clean --out leveldb-export.json`,
+  bench: `lookcoin-state bench [--root DIR] [--backend leveldb|unified-json] [--rounds N]
+  The runbook's post-rollback benchmark: reads every record N times (default 5) and writes each once
+  through a normal store, on a scratch copy of leveldb/ and deployments/ (the live files are only
+  read), and checks read p99 ≤ 100 ms, write p99 ≤ 300 ms and memory ≤ 1 GB. Exit 1 when outside.
+  Example: lookcoin-state bench --backend leveldb`,
+  report: `lookcoin-state report rollback [--root DIR] [--incident ID]
+  The post-rollback validation report: the last rollback's report (logs/incidents/<id>/rollback-report.json,
+  or the incident given) and the rollback validation run now. Writes nothing. Exit 0 when it validates.
+  Example: lookcoin-state report rollback --incident INC-20250813-153000`,
   rollback: `lookcoin-state rollback [--root DIR] [--dry-run] [--force] [--no-backup] [--backup DIR] [--incident ID] [--resume]
   Emergency rollback from unified JSON to LevelDB. Shows the plan first (backup chosen and
   deep-verified, every path created/replaced/kept, record counts before and after).
@@ -57,11 +80,12 @@ lookcoin-state migrate json-to-leveldb [--root DIR] [--dry-run] [--overwrite]
   first (kind manual); --dry-run lists every file or key it would write and writes nothing.
   Example: lookcoin-state migrate json-to-leveldb --dry-run --root ~/lookcoin-contract`,
   backup: `lookcoin-state backup create [--kind manual|migration] [--label TEXT] [--include-history]
-lookcoin-state backup verify DIR [--structure-only]
-lookcoin-state backup assess DIR
+lookcoin-state backup verify DIR|--newest [--structure-only]
+lookcoin-state backup assess DIR|--newest
 lookcoin-state backup list
 lookcoin-state backup prune --keep N [--apply]
   Backups under <root>/backups. verify re-hashes every file and reads every LevelDB block.
+  --newest picks the newest complete backup under <root>/backups.
   Example: lookcoin-state backup verify backups/migration-2025-08-13T11-26-18-516Z`,
   demo: `lookcoin-state demo [--root DIR]
   The main job on a generated workspace: builds a sample shaped like LookCoin's, rolls it back
@@ -79,6 +103,7 @@ function usage(message) {
   out.write(`Usage: lookcoin-state <command> [options]
 
 Commands:
+  init                add the runbook's npm scripts to package.json
   assess              should we roll back? (the runbook's assessment)
   rollback            emergency rollback to LevelDB (--dry-run first)
   rollback-validate   check the state after a rollback
@@ -88,6 +113,9 @@ Commands:
   regenerate-unified  rebuild unified JSON from LevelDB
   migrate             copy records between LevelDB, unified JSON and legacy JSON
   backup              create | verify | assess | list | prune
+  export              the whole store as one export document
+  bench               read/write/memory against the runbook's thresholds
+  report rollback     the post-rollback validation report
   demo                the main job on a generated sample workspace
   show                records per chain of a workspace
 
@@ -140,8 +168,8 @@ async function main(argv) {
   if (args.command === undefined) return args.help ? (usage(), EXIT.ok) : usage('no command given')
   const command = COMMANDS[args.command]
   if (!command) return usage(`unknown command ${args.command}`)
-  // Only `backup` and `migrate` take positional arguments; elsewhere one is a mistake (a root without --root would run on the cwd).
-  if (!['backup', 'migrate'].includes(args.command) && args.positional.length > 0) {
+  // Only `backup`, `migrate` and `report` take positional arguments; elsewhere one is a mistake (a root without --root would run on the cwd).
+  if (!['backup', 'migrate', 'report'].includes(args.command) && args.positional.length > 0) {
     return usage(`unexpected argument ${args.positional[0]} (the project root goes after --root)`)
   }
   if (args.help) {
@@ -160,7 +188,7 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err) => {
     const code = err && err.code
-    process.stderr.write(`❌ ${code ? `${code}: ` : ''}${err && err.message ? err.message : err}\n`)
-    process.exit(CODE_EXIT[code] ?? EXIT.problems)
+    process.stderr.write(`❌ ${typeof code === 'string' && !/^E[A-Z]+$/.test(code) ? `${code}: ` : ''}${err && err.message ? err.message : err}\n`)
+    process.exit(err && Number.isInteger(err.exitCode) ? err.exitCode : CODE_EXIT[code] ?? EXIT.problems)
   },
 )

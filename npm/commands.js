@@ -6,6 +6,9 @@ const os = require('node:os')
 const path = require('node:path')
 const readline = require('node:readline/promises')
 const addon = require('../index.js')
+const { runBench } = require('./bench.js')
+const { initScripts } = require('./init.js')
+const { makeNotifier } = require('./notify.js')
 const { mark } = require('./output.js')
 
 /** Exit codes, documented in the README. */
@@ -16,6 +19,20 @@ class UsageError extends Error {}
 const cli = 'npx lookcoin-state'
 
 async function rollback(args, io) {
+  // Slack (SLACK_WEBHOOK_URL): start, success and failure of a real run; never a dry run or the demo.
+  const slack = args['dry-run'] || args.notify === false ? null : makeNotifier(process.env)
+  if (!slack) return runRollback(args, io, null)
+  try {
+    return await runRollback(args, io, slack)
+  } catch (e) {
+    if (!(e instanceof UsageError)) slack.failed(e)
+    throw e
+  } finally {
+    await slack.flush()
+  }
+}
+
+async function runRollback(args, io, slack) {
   const options = {
     root: args.root,
     noBackup: Boolean(args['no-backup']),
@@ -23,12 +40,22 @@ async function rollback(args, io) {
     incidentId: args.incident,
   }
   // --dry-run wins over --force and --resume: a dry run never writes.
-  if (args.resume && !args['dry-run']) return finishRollback(await addon.emergencyRollback({ ...options, resume: true, onProgress: io.progress }), args, io)
+  if (args.resume && !args['dry-run']) {
+    const onProgress = (event) => {
+      if (slack && event.data && event.data.incidentId) slack.started(event.data.incidentId, { resumed: true })
+      io.progress(event)
+    }
+    return finishRollback(await addon.emergencyRollback({ ...options, resume: true, onProgress }), args, io, slack)
+  }
   if (args.force && !args['dry-run']) {
     // One call: the plan arrives with the `plan` event, before anything is written.
-    const onProgress = (event) => (event.step === 'plan' && event.data ? printPlan(event.data, io) : io.progress(event))
+    const onProgress = (event) => {
+      if (event.step !== 'plan' || !event.data) return io.progress(event)
+      if (slack) slack.started(event.data.incidentId)
+      printPlan(event.data, io)
+    }
     const outcome = await addon.emergencyRollback({ ...options, force: true, onProgress })
-    return finishRollback(outcome, args, io)
+    return finishRollback(outcome, args, io, slack)
   }
   const planned = await addon.emergencyRollback({ ...options, dryRun: true, resume: Boolean(args.resume), onProgress: io.progress })
   if (planned.status === 'interrupted') return interrupted(planned.incidentId, args, io, planned)
@@ -43,7 +70,8 @@ async function rollback(args, io) {
     return EXIT.problems
   }
   const run = { ...options, incidentId: planned.incidentId, planId: planned.plan.planId, onProgress: io.progress }
-  return finishRollback(await addon.emergencyRollback(run), args, io)
+  if (slack) slack.started(planned.incidentId)
+  return finishRollback(await addon.emergencyRollback(run), args, io, slack)
 }
 
 /** Asks on a terminal; off a terminal a rollback needs --force. */
@@ -73,7 +101,11 @@ function productionChains(counts) {
   return Object.keys(counts.perChain).filter((chain) => chain !== '31337').length
 }
 
-function finishRollback(outcome, args, io) {
+function finishRollback(outcome, args, io, slack) {
+  if (slack) {
+    if (outcome.resumed) slack.started(outcome.incidentId, { resumed: true })
+    slack.succeeded(outcome)
+  }
   if (args.json) io.json(outcome)
   const report = outcome.report
   io.line(`\n✅ Rollback ${outcome.incidentId} complete${outcome.resumed ? ' (resumed after an interruption)' : ''}`)
@@ -201,8 +233,11 @@ async function migrate(args, io) {
 }
 
 async function backup(args, io) {
-  const [sub, dir] = args.positional
-  const target = dir && path.resolve(dir)
+  const [sub, dir, ...rest] = args.positional
+  if (rest.length > 0) throw new UsageError(`unexpected argument ${rest[0]}`)
+  if (args.newest && !['verify', 'assess'].includes(sub)) throw new UsageError('--newest goes with backup verify or backup assess')
+  if (args.newest && dir) throw new UsageError(`give a backup folder or --newest, not both (got ${dir})`)
+  const target = args.newest ? await newestBackup(args, io) : dir && path.resolve(dir)
   switch (sub) {
     case 'create': {
       const created = await addon.createBackup({ root: args.root, kind: args.kind ?? 'manual', label: args.label,
@@ -250,6 +285,20 @@ async function backup(args, io) {
   }
 }
 
+/** The newest complete backup under <root>/backups (what --newest means); refuses when there is none. */
+async function newestBackup(args, io) {
+  const list = await addon.listBackups(args.root)
+  const newest = list.find((b) => b.complete)
+  if (!newest) {
+    const error = new Error(`no complete backup under ${path.join(args.root, 'backups')}. Next: ${cli} backup create --root ${args.root}`)
+    error.exitCode = EXIT.problems
+    throw error
+  }
+  for (const b of list.slice(0, list.indexOf(newest))) io.line(`⚠️  passed over ${b.id}: incomplete (no manifest)`)
+  io.line(`📂 Newest backup: ${newest.id}`)
+  return newest.path
+}
+
 function printVerification(report, io) {
   const c = report.counts
   io.line(`${report.status === 'FAILED' ? '❌' : report.status === 'PASSED' ? '✅' : '⚠️ '} ${report.backupId}: ${report.status}`)
@@ -265,7 +314,7 @@ async function demo(args, io) {
   io.line(`Building a sample workspace in ${root} …`)
   await addon.createSampleWorkspace(root)
   io.line('✅ sample workspace built with lookcoin-state\'s own writers (26 contracts on 5 chains in unified JSON, a migration backup holding a 28-record LevelDB)\n')
-  const code = await rollback({ ...args, root, force: true, 'dry-run': false, resume: false, json: false }, io)
+  const code = await rollback({ ...args, root, force: true, 'dry-run': false, resume: false, json: false, notify: false }, io)
   if (code !== EXIT.ok) return code
   io.line('')
   const validated = await rollbackValidate({ ...args, root, 'expect-contracts': '26', 'expect-chains': '5', json: false }, io)
@@ -283,6 +332,126 @@ async function show(args, io) {
   return EXIT.ok
 }
 
+async function init(args, io) {
+  const result = initScripts(args.root, { dryRun: Boolean(args['dry-run']) })
+  if (args.json) io.json(result)
+  io.line(`📦 ${result.packageJson}`)
+  const width = Math.max(...[...result.added, ...result.kept].map((s) => s.name.length))
+  for (const s of result.added) io.line(`  ${result.dryRun ? 'would add' : '✅ added  '} ${s.name.padEnd(width)}  ${s.command}`)
+  for (const s of result.kept) {
+    io.line(`  ${s.same ? 'ℹ️  present' : '⚠️  kept   '} ${s.name.padEnd(width)}  ${s.same ? s.command : `yours: ${s.command} (ours: ${s.ours})`}`)
+  }
+  const kept = result.kept.length ? `, ${result.kept.length} already there and left as they were` : ''
+  if (result.dryRun) {
+    io.line(`Dry run: package.json not written (${result.added.length} to add${kept}). To add them: ${cli} init --root ${args.root}`)
+  } else {
+    io.line(`${result.written ? '✅' : 'ℹ️ '} ${result.added.length} script(s) added${kept}`)
+    io.line('Next: npm run emergency:rollback-to-leveldb -- --dry-run')
+  }
+  return EXIT.ok
+}
+
+/** The whole store as one export document (exportAll), on stdout or into --out (written atomically). */
+async function exportStore(args, io) {
+  const state = await addon.createStateManager(args.backend ?? null, { root: args.root })
+  let text
+  let selection
+  try {
+    selection = state.getBackendSelection()
+    text = await state.exportAll({ clean: Boolean(args.clean), includeMetadata: true, prettyPrint: true })
+  } finally {
+    await state.close()
+  }
+  const records = JSON.parse(text).totalContracts
+  if (!args.out) {
+    process.stdout.write(text.endsWith('\n') ? text : `${text}\n`)
+    if (!args.json && !args.quiet) process.stderr.write(`✅ Exported ${records} records from ${selection.backend} (${selection.reason})\n`)
+    return EXIT.ok
+  }
+  const out = path.resolve(args.out)
+  writeFileAtomically(out, text.endsWith('\n') ? text : `${text}\n`)
+  if (args.json) io.json({ out, backend: selection.backend, reason: selection.reason, records, bytes: Buffer.byteLength(text), clean: Boolean(args.clean) })
+  io.line(`✅ Exported ${records} records${args.clean ? ' (dev chains dropped)' : ''} from ${selection.backend} to ${out}`)
+  return EXIT.ok
+}
+
+function writeFileAtomically(file, content) {
+  const tmp = `${file}.${process.pid}.tmp`
+  try {
+    fs.writeFileSync(tmp, content, { flag: 'wx' })
+    const fd = fs.openSync(tmp, 'r+')
+    fs.fsyncSync(fd)
+    fs.closeSync(fd)
+    fs.renameSync(tmp, file)
+  } catch (e) {
+    fs.rmSync(tmp, { force: true })
+    throw e
+  }
+}
+
+async function bench(args, io) {
+  const rounds = number(args, 'rounds') ?? 5
+  if (rounds < 1) throw new UsageError('--rounds needs a whole number ≥ 1')
+  const result = await runBench({ root: args.root, backend: args.backend, rounds })
+  if (args.json) io.json(result)
+  io.line(`📈 Post-rollback benchmark: ${result.backend} (${result.reason}), ${result.records} records, scratch copy`)
+  for (const check of result.checks) io.line(`${mark(check.ok)} ${check.name}: ${check.detail}`)
+  io.line(result.ok ? '✅ Performance: within the runbook\'s thresholds' : `❌ Performance outside the runbook's thresholds. Next: ${cli} assess --root ${args.root}`)
+  return result.ok ? EXIT.ok : EXIT.problems
+}
+
+/** The runbook's post-rollback validation report: the last rollback's report and a validation run now. */
+async function report(args, io) {
+  const [kind, ...rest] = args.positional
+  if (kind !== 'rollback' || rest.length > 0) throw new UsageError(`report needs rollback${kind ? ` (got ${args.positional.join(' ')})` : ''}`)
+  const incidents = path.join(args.root, 'logs', 'incidents')
+  const id = args.incident ?? newestRolledBack(incidents)
+  if (!id) {
+    const error = new Error(`no rollback report under ${incidents}. Next: ${cli} rollback --dry-run --root ${args.root}`)
+    error.exitCode = EXIT.problems
+    throw error
+  }
+  const file = path.join(incidents, id, 'rollback-report.json')
+  let rolledBack
+  try {
+    rolledBack = JSON.parse(fs.readFileSync(file, 'utf8'))
+  } catch (e) {
+    const error = new Error(`cannot read ${file}: ${e.code ?? e.message}`)
+    error.exitCode = e.code === 'ENOENT' ? EXIT.problems : EXIT.usage
+    throw error
+  }
+  const validation = await addon.validateRollback({ root: args.root, expect: {} })
+  if (args.json) io.json({ generatedAt: new Date().toISOString(), incidentId: id, rollback: rolledBack, validation })
+  const c = rolledBack.contracts
+  const networks = c.networks.filter((n) => !n.dev).length
+  const counted = validation.counts
+  io.line('📋 LookCoin System Rollback Validation Report')
+  io.line(`⏰ Report Generated: ${new Date().toISOString()}`)
+  io.line(`🆔 Incident ID: ${id}`)
+  io.line('')
+  io.line(`${mark(validation.ok)} SYSTEM STATUS: ${validation.ok ? 'OPERATIONAL' : 'NOT VALIDATED'}`)
+  io.line(`✅ Backend: ${rolledBack.backend === 'leveldb' ? 'LevelDB' : rolledBack.backend} (restored from ${rolledBack.restoredFrom} in ${rolledBack.durationMs} ms)`)
+  if (counted) io.line(`${mark(counted.production === c.production)} Contract Count: ${counted.production}/${c.production}`)
+  for (const check of validation.checks) io.line(`${mark(check.ok)} ${check.name}: ${check.detail}`)
+  io.line(`ℹ️  Networks at rollback: ${networks}; performance: ${cli} bench --root ${args.root}`)
+  io.line('')
+  io.line(`🔧 Actions Required: ${rolledBack.actionsRequired.length ? '' : 'None'}`)
+  for (const action of rolledBack.actionsRequired) io.line(`   • ${action}`)
+  io.line(validation.ok ? '📈 System Ready: production operations can resume' : `❌ Next: ${cli} assess --root ${args.root}`)
+  return validation.ok ? EXIT.ok : EXIT.problems
+}
+
+/** The newest incident folder holding a rollback report (incident ids sort by time). */
+function newestRolledBack(incidents) {
+  let names
+  try {
+    names = fs.readdirSync(incidents)
+  } catch {
+    return null
+  }
+  return names.filter((n) => fs.existsSync(path.join(incidents, n, 'rollback-report.json'))).sort().pop() ?? null
+}
+
 function number(args, name) {
   if (args[name] === undefined) return undefined
   const value = Number(args[name])
@@ -296,6 +465,10 @@ function need(value, what) {
 }
 
 const COMMANDS = {
+  init,
+  export: exportStore,
+  bench,
+  report,
   rollback,
   'rollback-validate': rollbackValidate,
   assess,
