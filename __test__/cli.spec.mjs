@@ -14,7 +14,8 @@ import { copyTree, fixture, fixturesSkip, levelEntry, repoRoot, spawnNode, tmpDi
 const skip = fixturesSkip
 const CLI = path.join(repoRoot, 'npm', 'cli.js')
 const FIXTURE_ID = 'migration-2025-08-13T11-26-18-516Z'
-const COMMANDS = ['assess', 'rollback', 'rollback-validate', 'regenerate-unified', 'backup', 'demo', 'show']
+const COMMANDS = ['init', 'assess', 'rollback', 'rollback-validate', 'validate', 'count', 'compare', 'regenerate-unified', 'migrate',
+  'backup', 'export', 'bench', 'report', 'demo', 'show']
 
 /** Runs the CLI (stdin not a terminal, cwd a neutral folder); returns { status, signal, stdout, stderr }. */
 function cli(args, { env = {} } = {}) {
@@ -61,6 +62,8 @@ function hashTree(root) {
   walk(root)
   return out
 }
+
+const hashTreeAll = hashTree
 
 function assertUnchanged(root, before, what) {
   const after = hashTree(root)
@@ -279,5 +282,85 @@ describe('assess, backup, demo', () => {
     assert.match(res.stdout, /^✅ Rollback validated$/m)
     assert.doesNotMatch(res.stdout, /❌/)
     assert.ok(fs.existsSync(path.join(root, '.env.emergency')))
+  })
+})
+
+describe('export, bench, report, backup --newest', () => {
+  test('export: stdout is the export document; --out writes it (atomically) and --json summarises; --clean drops dev rows; nothing else written', { skip }, (t) => {
+    const root = workspace(t, { leveldb: true })
+    // Opening LevelDB rotates its LOG (every LevelDB client does); nothing else may change.
+    const hashTree = (dir) => Object.fromEntries(Object.entries(hashTreeAll(dir)).filter(([k]) => !/^leveldb\/LOG/.test(k)))
+    const before = hashTree(root)
+    const doc = JSON.parse(exits(cli(['export', '--backend', 'leveldb', '--root', root]), 0, 'export').stdout)
+    assert.equal(doc.totalContracts, 28)
+    assert.equal(Object.keys(doc.contracts).length, 28)
+    assert.deepEqual(hashTree(root), before, 'export to stdout changed the workspace')
+    const out = path.join(tmpDir(t), 'export.json')
+    const summary = JSON.parse(exits(cli(['export', '--backend', 'leveldb', '--clean', '--out', out, '--json', '--root', root]), 0, 'export --out --json').stdout)
+    assert.deepEqual({ ...summary, bytes: typeof summary.bytes }, { out, backend: 'leveldb', reason: 'requested explicitly by the caller', records: 26, bytes: 'number', clean: true })
+    const written = JSON.parse(fs.readFileSync(out, 'utf8'))
+    assert.equal(written.totalContracts, 26)
+    assert.ok(Object.keys(written.contracts).every((k) => !k.startsWith('31337-')))
+    assert.deepEqual(fs.readdirSync(path.dirname(out)), ['export.json'], 'a temp file was left')
+    assert.deepEqual(hashTree(root), before, 'export --out changed the workspace')
+    // The unified files of the fixture are refused as they are (a file claims another chain): exit 1, nothing written.
+    const refused = exits(cli(['export', '--out', path.join(path.dirname(out), 'u.json'), '--root', root]), 1, 'export of the fixture unified JSON')
+    assert.match(refused.stderr, /STATE_CORRUPT: .*sapphiremainnet\.unified\.json claims chainId 23295/)
+    assert.deepEqual(fs.readdirSync(path.dirname(out)), ['export.json'])
+  })
+
+  test('bench: reads and writes a scratch copy, within the runbook\'s thresholds (exit 0), the live files untouched; --json has every number', { skip }, (t) => {
+    const root = workspace(t, { leveldb: true })
+    const before = hashTree(root)
+    const res = exits(cli(['bench', '--backend', 'leveldb', '--rounds', '2', '--root', root]), 0, 'bench')
+    assert.match(res.stdout, /^📈 Post-rollback benchmark: leveldb \(requested explicitly by the caller\), 28 records, scratch copy$/m)
+    assert.match(res.stdout, /^✅ Read operations: p50 [\d.]+ ms, p99 [\d.]+ ms, max [\d.]+ ms over 56 reads \(limit 100 ms/m)
+    assert.match(res.stdout, /^✅ Write operations: .* over 26 writes \(limit 300 ms.*not written back, the store refuses them as stored: 31337-LookCoin, 31337-SupplyOracle$/m)
+    assert.match(res.stdout, /^✅ Memory usage: \d+ MB resident/m)
+    assert.match(res.stdout, /^✅ Performance: within the runbook's thresholds$/m)
+    assertUnchanged(root, before, 'bench')
+    const doc = JSON.parse(exits(cli(['bench', '--backend', 'leveldb', '--rounds', '1', '--json', '--root', root]), 0, 'bench --json').stdout)
+    assert.equal(doc.ok, true)
+    assert.equal(doc.read.count, 28)
+    assert.equal(doc.read.store.count, 28, 'the store\'s own measurement')
+    assert.ok(doc.write.p99Ms > 0 && doc.memory.rssBytes > 0)
+    assert.deepEqual(doc.thresholds, { readMs: 100, writeMs: 300, memoryBytes: 1024 ** 3 })
+    assert.ok(!doc.reason.includes('lookcoin-bench-'), 'names the scratch copy')
+    assertUnchanged(root, before, 'bench --json')
+    exits(cli(['bench', '--rounds', '0', '--root', root]), 2, 'bench --rounds 0')
+    const empty = tmpDir(t)
+    exits(cli(['bench', '--backend', 'leveldb', '--root', empty]), 1, 'bench on an empty project')
+  })
+
+  test('report rollback: exit 1 before any rollback; after one, the runbook\'s report (exit 0) and --json', { skip }, (t) => {
+    const root = workspace(t)
+    assert.match(exits(cli(['report', 'rollback', '--root', root]), 1, 'report before a rollback').stderr, /no rollback report under/)
+    exits(cli(['report', '--root', root]), 2, 'report without a kind')
+    exits(cli(['rollback', '--force', '--root', root]), 0, 'rollback --force')
+    const before = hashTree(root)
+    const res = exits(cli(['report', 'rollback', '--root', root]), 0, 'report rollback')
+    assert.match(res.stdout, /^📋 LookCoin System Rollback Validation Report$/m)
+    assert.match(res.stdout, /^🆔 Incident ID: INC-\d{8}-\d{6}$/m)
+    assert.match(res.stdout, /^✅ SYSTEM STATUS: OPERATIONAL$/m)
+    assert.match(res.stdout, /^✅ Backend: LevelDB \(restored from backups\/migration-2025-08-13T11-26-18-516Z/m)
+    assert.match(res.stdout, /^✅ Contract Count: 26\/26$/m)
+    assert.match(res.stdout, /^📈 System Ready: production operations can resume$/m)
+    const doc = JSON.parse(exits(cli(['report', 'rollback', '--json', '--root', root]), 0, 'report rollback --json').stdout)
+    assert.equal(doc.rollback.status, 'SUCCESS')
+    assert.equal(doc.validation.ok, true)
+    assert.equal(exits(cli(['report', 'rollback', '--incident', 'INC-19990101-000000', '--root', root]), 1, 'unknown incident').status, 1)
+    assertUnchanged(root, before, 'report rollback')
+  })
+
+  test('backup verify|assess --newest: the newest complete backup; none → exit 1; with a folder too → exit 2', { skip }, (t) => {
+    const root = workspace(t)
+    const verify = exits(cli(['backup', 'verify', '--newest', '--root', root]), 0, 'backup verify --newest')
+    assert.match(verify.stdout, new RegExp(`^📂 Newest backup: ${FIXTURE_ID}$`, 'm'))
+    assert.match(verify.stdout, new RegExp(`${FIXTURE_ID}: INCOMPLETE`))
+    const assessed = JSON.parse(exits(cli(['backup', 'assess', '--newest', '--json', '--root', root]), 0, 'backup assess --newest --json').stdout)
+    assert.equal(assessed.score, 89)
+    exits(cli(['backup', 'verify', 'backups/x', '--newest', '--root', root]), 2, 'a folder and --newest')
+    exits(cli(['backup', 'list', '--newest', '--root', root]), 2, 'list --newest')
+    assert.match(exits(cli(['backup', 'verify', '--newest', '--root', tmpDir(t)]), 1, 'no backups').stderr, /no complete backup under/)
   })
 })

@@ -27,11 +27,12 @@ const HELP = {
   migration:export-leveldb, generate:rollback-validation-report, benchmark:post-rollback), each running
   one lookcoin-state command. Scripts already there are left as they were (and listed); the file keeps
   its formatting and is replaced atomically. --dry-run lists what it would add and writes nothing.
-  Example: npx lookcoin-state init --dry-run`,
+  Example: lookcoin-state init --dry-run`,
   export: `lookcoin-state export [--root DIR] [--backend leveldb|unified-json|json] [--clean] [--out FILE]
   Every record of the store (backend by the selection rules unless --backend) as one export document
   (the importAll format). --clean drops the dev chain 31337. Without --out the document is stdout;
-  --out writes it atomically (and --json then prints a summary). Writes nothing in the store.
+  --out writes it atomically (and --json then prints a summary). Changes no record (opening LevelDB
+  rotates its LOG, as every LevelDB client does).
   Example: lookcoin-state export --backend leveldb --clean --out leveldb-export.json`,
   bench: `lookcoin-state bench [--root DIR] [--backend leveldb|unified-json] [--rounds N]
   The runbook's post-rollback benchmark: reads every record N times (default 5) and writes each once
