@@ -42,7 +42,7 @@ describe('host project: npm pack, npm install, npx lookcoin-state init, npm run'
     const [{ filename, files }] = JSON.parse(packed.stdout)
     const tarball = path.join(dir, path.basename(filename))
     const shipped = files.map((f) => f.path)
-    for (const needed of ['npm/cli.js', 'npm/commands.js', 'npm/init.js', 'npm/notify.js', 'index.js', 'package.json']) {
+    for (const needed of ['npm/cli.js', 'npm/commands.js', 'npm/init.js', 'npm/notify.js', 'npm/hardhat.js', 'index.js', 'package.json']) {
       assert.ok(shipped.includes(needed), `${needed} is not in the tarball: ${shipped.join(', ')}`)
     }
     assert.ok(shipped.some((f) => /^lookcoin-state\..*\.node$/.test(f)), `no .node binary in the tarball (build it first): ${shipped.join(', ')}`)
@@ -53,6 +53,12 @@ describe('host project: npm pack, npm install, npx lookcoin-state init, npm run'
     copyTree(fixture.workspace, host)
     assertExit(run('npm', ['install', '--offline', '--no-audit', '--no-fund', tarball], host), 0, 'npm install <tarball>')
     assert.ok(fs.existsSync(path.join(host, 'node_modules', '.bin', 'lookcoin-state')), 'no node_modules/.bin/lookcoin-state')
+
+    // The package's entry points as a host's code meets them (exports: ., ./hardhat, ./package.json).
+    const probe = `const s = require('lookcoin-state'); const p = require('lookcoin-state/package.json');
+      console.log(typeof s.createStateManager, typeof s.emergencyRollback, p.name, require.resolve('lookcoin-state/hardhat'))`
+    const entries = assertExit(run(process.execPath, ['-e', probe], host), 0, "require('lookcoin-state')")
+    assert.equal(entries.stdout.trim(), `function function lookcoin-state ${fs.realpathSync(host)}/node_modules/lookcoin-state/npm/hardhat.js`)
 
     const init = assertExit(run('npx', ['--offline', 'lookcoin-state', 'init'], host), 0, 'npx lookcoin-state init')
     assert.match(init.stdout, /13 script\(s\) added/)

@@ -3,16 +3,8 @@
 'use strict'
 
 const path = require('node:path')
-const { COMMANDS, EXIT, UsageError } = require('./commands.js')
+const { COMMANDS, EXIT, UsageError, errorLine, exitCodeOf } = require('./commands.js')
 const { makeOutput } = require('./output.js')
-
-// Errors whose code says how to exit; anything else is 1 (problem found or refused safely).
-const CODE_EXIT = {
-  STATE_LOCKED: EXIT.locked,
-  LOCK_TIMEOUT: EXIT.locked,
-  VALIDATION_FAILED: EXIT.usage,
-  INVALID_ARGUMENT: EXIT.usage,
-}
 
 const VALUE_OPTIONS = new Set(['root', 'backup', 'incident', 'kind', 'label', 'keep', 'expect-contracts', 'expect-chains', 'backend',
   'leveldb-dir', 'out', 'rounds'])
@@ -188,8 +180,7 @@ async function main(argv) {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err) => {
-    const code = err && err.code
-    process.stderr.write(`❌ ${typeof code === 'string' && !/^E[A-Z]+$/.test(code) ? `${code}: ` : ''}${err && err.message ? err.message : err}\n`)
-    process.exit(err && Number.isInteger(err.exitCode) ? err.exitCode : CODE_EXIT[code] ?? EXIT.problems)
+    process.stderr.write(`${errorLine(err)}\n`)
+    process.exit(exitCodeOf(err))
   },
 )

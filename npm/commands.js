@@ -16,6 +16,27 @@ const EXIT = { ok: 0, problems: 1, usage: 2, locked: 3, interrupted: 4 }
 
 class UsageError extends Error {}
 
+// Errors whose code says how to exit; anything else is 1 (problem found or refused safely).
+const CODE_EXIT = {
+  STATE_LOCKED: EXIT.locked,
+  LOCK_TIMEOUT: EXIT.locked,
+  VALIDATION_FAILED: EXIT.usage,
+  INVALID_ARGUMENT: EXIT.usage,
+}
+
+/** The exit code of a failed command: a usage error 2, else its own exitCode, else by its code, else 1. */
+function exitCodeOf(err) {
+  if (err instanceof UsageError) return EXIT.usage
+  if (err && Number.isInteger(err.exitCode)) return err.exitCode
+  return CODE_EXIT[err && err.code] ?? EXIT.problems
+}
+
+/** The one line a failure prints: `❌ CODE: message` (a Node errno code is already in its message). */
+function errorLine(err) {
+  const code = err && err.code
+  return `❌ ${typeof code === 'string' && !/^E[A-Z]+$/.test(code) ? `${code}: ` : ''}${err && err.message ? err.message : err}`
+}
+
 const cli = 'npx lookcoin-state'
 
 async function rollback(args, io) {
@@ -482,4 +503,4 @@ const COMMANDS = {
   show,
 }
 
-module.exports = { COMMANDS, EXIT, UsageError }
+module.exports = { COMMANDS, EXIT, UsageError, exitCodeOf, errorLine }
