@@ -15,7 +15,7 @@ const skip = fixturesSkip
 const CLI = path.join(repoRoot, 'npm', 'cli.js')
 const FIXTURE_ID = 'migration-2025-08-13T11-26-18-516Z'
 const COMMANDS = ['init', 'assess', 'rollback', 'rollback-validate', 'validate', 'count', 'compare', 'regenerate-unified', 'migrate',
-  'backup', 'export', 'bench', 'report', 'demo', 'show']
+  'backup', 'export', 'bench', 'demo', 'show']
 
 /** Runs the CLI (stdin not a terminal, cwd a neutral folder); returns { status, signal, stdout, stderr }. */
 function cli(args, { env = {} } = {}) {
@@ -285,7 +285,7 @@ describe('assess, backup, demo', () => {
   })
 })
 
-describe('export, bench, report, backup --newest', () => {
+describe('export, bench, backup --newest', () => {
   test('export: stdout is the export document; --out writes it (atomically) and --json summarises; --clean drops dev rows; nothing else written', { skip }, (t) => {
     const root = workspace(t, { leveldb: true })
     // Opening LevelDB rotates its LOG (every LevelDB client does); nothing else may change.
@@ -330,26 +330,6 @@ describe('export, bench, report, backup --newest', () => {
     exits(cli(['bench', '--rounds', '0', '--root', root]), 2, 'bench --rounds 0')
     const empty = tmpDir(t)
     exits(cli(['bench', '--backend', 'leveldb', '--root', empty]), 1, 'bench on an empty project')
-  })
-
-  test('report rollback: exit 1 before any rollback; after one, the runbook\'s report (exit 0) and --json', { skip }, (t) => {
-    const root = workspace(t)
-    assert.match(exits(cli(['report', 'rollback', '--root', root]), 1, 'report before a rollback').stderr, /no rollback report under/)
-    exits(cli(['report', '--root', root]), 2, 'report without a kind')
-    exits(cli(['rollback', '--force', '--root', root]), 0, 'rollback --force')
-    const before = hashTree(root)
-    const res = exits(cli(['report', 'rollback', '--root', root]), 0, 'report rollback')
-    assert.match(res.stdout, /^📋 LookCoin System Rollback Validation Report$/m)
-    assert.match(res.stdout, /^🆔 Incident ID: INC-\d{8}-\d{6}$/m)
-    assert.match(res.stdout, /^✅ SYSTEM STATUS: OPERATIONAL$/m)
-    assert.match(res.stdout, /^✅ Backend: LevelDB \(restored from backups\/migration-2025-08-13T11-26-18-516Z/m)
-    assert.match(res.stdout, /^✅ Contract Count: 26\/26$/m)
-    assert.match(res.stdout, /^📈 System Ready: production operations can resume$/m)
-    const doc = JSON.parse(exits(cli(['report', 'rollback', '--json', '--root', root]), 0, 'report rollback --json').stdout)
-    assert.equal(doc.rollback.status, 'SUCCESS')
-    assert.equal(doc.validation.ok, true)
-    assert.equal(exits(cli(['report', 'rollback', '--incident', 'INC-19990101-000000', '--root', root]), 1, 'unknown incident').status, 1)
-    assertUnchanged(root, before, 'report rollback')
   })
 
   test('backup verify|assess --newest: the newest complete backup; none → exit 1; with a folder too → exit 2', { skip }, (t) => {

@@ -31,10 +31,6 @@ const HELP = {
   through a normal store, on a scratch copy of leveldb/ and deployments/ (the live files are only
   read), and checks read p99 ≤ 100 ms, write p99 ≤ 300 ms and memory ≤ 1 GB. Exit 1 when outside.
   Example: lookcoin-state bench --backend leveldb`,
-  report: `lookcoin-state report rollback [--root DIR] [--incident ID]
-  The post-rollback validation report: the last rollback's report (logs/incidents/<id>/rollback-report.json,
-  or the incident given) and the rollback validation run now. Writes nothing. Exit 0 when it validates.
-  Example: lookcoin-state report rollback --incident INC-20250813-153000`,
   rollback: `lookcoin-state rollback [--root DIR] [--dry-run] [--force] [--no-backup] [--backup DIR] [--incident ID] [--resume]
   Emergency rollback from unified JSON to LevelDB. Shows the plan first (backup chosen and
   deep-verified, every path created/replaced/kept, record counts before and after).
@@ -108,7 +104,6 @@ Commands:
   backup              create | verify | assess | list | prune
   export              the whole store as one export document
   bench               read/write/memory against the runbook's thresholds
-  report rollback     the post-rollback validation report
   demo                the main job on a generated sample workspace
   show                records per chain of a workspace
 

@@ -421,58 +421,6 @@ async function bench(args, io) {
   return result.ok ? EXIT.ok : EXIT.problems
 }
 
-/** The runbook's post-rollback validation report: the last rollback's report and a validation run now. */
-async function report(args, io) {
-  const [kind, ...rest] = args.positional
-  if (kind !== 'rollback' || rest.length > 0) throw new UsageError(`report needs rollback${kind ? ` (got ${args.positional.join(' ')})` : ''}`)
-  const incidents = path.join(args.root, 'logs', 'incidents')
-  const id = args.incident ?? newestRolledBack(incidents)
-  if (!id) {
-    const error = new Error(`no rollback report under ${incidents}. Next: ${cli} rollback --dry-run --root ${args.root}`)
-    error.exitCode = EXIT.problems
-    throw error
-  }
-  const file = path.join(incidents, id, 'rollback-report.json')
-  let rolledBack
-  try {
-    rolledBack = JSON.parse(fs.readFileSync(file, 'utf8'))
-  } catch (e) {
-    const error = new Error(`cannot read ${file}: ${e.code ?? e.message}`)
-    error.exitCode = e.code === 'ENOENT' ? EXIT.problems : EXIT.usage
-    throw error
-  }
-  const validation = await addon.validateRollback({ root: args.root, expect: {} })
-  if (args.json) io.json({ generatedAt: new Date().toISOString(), incidentId: id, rollback: rolledBack, validation })
-  const c = rolledBack.contracts
-  const networks = c.networks.filter((n) => !n.dev).length
-  const counted = validation.counts
-  io.line('📋 LookCoin System Rollback Validation Report')
-  io.line(`⏰ Report Generated: ${new Date().toISOString()}`)
-  io.line(`🆔 Incident ID: ${id}`)
-  io.line('')
-  io.line(`${mark(validation.ok)} SYSTEM STATUS: ${validation.ok ? 'OPERATIONAL' : 'NOT VALIDATED'}`)
-  io.line(`✅ Backend: ${rolledBack.backend === 'leveldb' ? 'LevelDB' : rolledBack.backend} (restored from ${rolledBack.restoredFrom} in ${rolledBack.durationMs} ms)`)
-  if (counted) io.line(`${mark(counted.production === c.production)} Contract Count: ${counted.production}/${c.production}`)
-  for (const check of validation.checks) io.line(`${mark(check.ok)} ${check.name}: ${check.detail}`)
-  io.line(`ℹ️  Networks at rollback: ${networks}; performance: ${cli} bench --root ${args.root}`)
-  io.line('')
-  io.line(`🔧 Actions Required: ${rolledBack.actionsRequired.length ? '' : 'None'}`)
-  for (const action of rolledBack.actionsRequired) io.line(`   • ${action}`)
-  io.line(validation.ok ? '📈 System Ready: production operations can resume' : `❌ Next: ${cli} assess --root ${args.root}`)
-  return validation.ok ? EXIT.ok : EXIT.problems
-}
-
-/** The newest incident folder holding a rollback report (incident ids sort by time). */
-function newestRolledBack(incidents) {
-  let names
-  try {
-    names = fs.readdirSync(incidents)
-  } catch {
-    return null
-  }
-  return names.filter((n) => fs.existsSync(path.join(incidents, n, 'rollback-report.json'))).sort().pop() ?? null
-}
-
 function number(args, name) {
   if (args[name] === undefined) return undefined
   const value = Number(args[name])
@@ -489,7 +437,6 @@ const COMMANDS = {
   init,
   export: exportStore,
   bench,
-  report,
   rollback,
   'rollback-validate': rollbackValidate,
   assess,
