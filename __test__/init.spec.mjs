@@ -8,7 +8,7 @@ import { describe, test } from 'node:test'
 
 import { assertExit, repoRoot, runCli, tmpDir } from './helpers.mjs'
 
-const { SCRIPTS } = createRequire(import.meta.url)(path.join(repoRoot, 'npm', 'init.js'))
+const { SCRIPTS, writeAtomically } = createRequire(import.meta.url)(path.join(repoRoot, 'npm', 'init.js'))
 const RUNBOOK_SCRIPTS = [
   'emergency:rollback-to-leveldb', 'emergency:validate-rollback', 'state:validate', 'backup:create', 'backup:verify',
   'backup:assess-quality', 'count:contracts', 'validate:cross-network', 'migration:leveldb-to-unified',
@@ -115,5 +115,18 @@ describe('init', () => {
     assert.deepEqual(fs.readdirSync(odd), ['package.json'])
 
     assert.match(assertExit(await runCli(['init', 'extra', '--root', odd]), 2, 'init with a stray argument').stderr, /unexpected argument extra/)
+  })
+
+  test('package.json changed by someone else between the read and the rename: refused with exit code 3, their version kept, no temp file', (t) => {
+    const root = host(t, { name: 'x' })
+    const file = path.join(root, 'package.json')
+    const theirs = fs.readFileSync(file, 'utf8')
+    assert.throws(() => writeAtomically(file, '{"name": "ours"}\n', '{"name": "what we read"}\n'), (e) => {
+      assert.equal(e.exitCode, 3)
+      assert.match(e.message, /changed while init ran; nothing written/)
+      return true
+    })
+    assert.equal(fs.readFileSync(file, 'utf8'), theirs)
+    assert.deepEqual(fs.readdirSync(root), ['package.json'])
   })
 })

@@ -2,6 +2,7 @@
 // on 127.0.0.1: the messages and their order, a server that never answers (the rollback still ends
 // within ~5 s more and exits 0), a 500 answer (exit 0), and the URL never printed.
 import assert from 'node:assert/strict'
+import fs from 'node:fs'
 import http from 'node:http'
 import path from 'node:path'
 import { describe, test } from 'node:test'
@@ -123,5 +124,21 @@ describe('rollback notifications (SLACK_WEBHOOK_URL)', () => {
     const bad = assertExit(await runCli(['rollback', '--force', '--root', workspace(t)], { env: { SLACK_WEBHOOK_URL: `not a url ${SECRET}` } }), 0, 'rollback, bad URL')
     assert.match(bad.stderr, /SLACK_WEBHOOK_URL is not a valid http\(s\) URL/)
     assert.ok(!bad.stderr.includes(SECRET) && !bad.stdout.includes(SECRET))
+  })
+
+  test('a rollback killed mid-way posts nothing more; its --resume posts a resumed start, then success', { skip }, async (t) => {
+    const hook = await webhook(t, (req, res) => res.writeHead(204).end())
+    const root = workspace(t)
+    const env = { SLACK_WEBHOOK_URL: hook.url }
+    const crashed = await runCli(['rollback', '--force', '--root', root], { env: { ...env, LOOKCOIN_STATE_CRASH_AT: 'legacy:begin' } })
+    assert.equal(crashed.signal, 'SIGABRT', `${crashed.stdout} ${crashed.stderr}`)
+    assert.ok(hook.received.length <= 1, 'a killed rollback cannot post its failure') // its start may or may not have left in time
+    const before = hook.received.length
+    const [incident] = fs.readdirSync(path.join(root, 'logs', 'incidents'))
+    assertExit(await runCli(['rollback', '--resume', '--root', root], { env }), 0, 'rollback --resume')
+    const [start, success, ...more] = hook.received.slice(before).map((m) => m.body.text)
+    assert.deepEqual(more, [])
+    assert.equal(start, `🚨 LOOKCOIN EMERGENCY: Incident ${incident} - interrupted rollback to LevelDB being resumed. Status: IN_PROGRESS`)
+    assert.match(success, new RegExp(`^✅ LookCoin emergency rollback completed successfully\\. .*Incident ${incident} resolved`))
   })
 })

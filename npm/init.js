@@ -115,4 +115,4 @@ function writeAtomically(file, content, expected) {
   }
 }
 
-module.exports = { SCRIPTS, InitError, initScripts, formatOf, stringify }
+module.exports = { SCRIPTS, InitError, initScripts, writeAtomically, formatOf, stringify }
