@@ -5,12 +5,17 @@
 //   1. LevelDB backend vs Node's `level` (classic-level) on two copies of the fixture database;
 //   2. unified-JSON backend vs a plain-JS re-implementation of the old TypeScript manager
 //      (FORMATS.md §2.3/§2.4/§2.7), with and without fsync, on copies of the fixture deployments.
+//   3. backups and rollback: `cargo bench --bench backup -- --json` (benches/backup.rs: deep verify
+//      vs `sha256sum -c`, create vs `cp -r` + `sha256sum`, the whole rollback vs deep verify, on a
+//      generated ~1 GiB state), then the CLI rollback of fixture copies vs the runbook's shell steps.
 // It only reports: timings are never asserted; it exits 0 unless something errors.
 // Output: a table on stdout and bench/RESULTS.md (generated, never edited by hand).
+// `--quick` (or LOOKCOIN_BENCH_QUICK=1): the backup bench on a ~50 MiB data set instead of 1 GiB,
+// and the report goes to bench/work/RESULTS-quick.md, leaving bench/RESULTS.md alone.
 
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
@@ -18,7 +23,11 @@ import os from 'node:os';
 import path from 'node:path';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const RESULTS_FILE = path.join(REPO, 'bench', 'RESULTS.md');
+const QUICK = process.argv.includes('--quick') ||
+  ['1', 'true', 'yes'].includes((process.env.LOOKCOIN_BENCH_QUICK ?? '').toLowerCase());
+const RESULTS_FILE = QUICK
+  ? path.join(REPO, 'bench', 'work', 'RESULTS-quick.md')
+  : path.join(REPO, 'bench', 'RESULTS.md');
 const FIXTURES = process.env.LOOKCOIN_FIXTURES
   ? path.resolve(process.env.LOOKCOIN_FIXTURES)
   : path.resolve(REPO, '..', 'shared', 'fixtures');
@@ -27,6 +36,9 @@ const LEVELDB_FIXTURE = path.join(
   'lookcoin-workspace/backups/migration-2025-08-13T11-26-18-516Z/leveldb/current',
 );
 const DEPLOYMENTS_FIXTURE = path.join(FIXTURES, 'lookcoin-workspace/deployments');
+const WORKSPACE_FIXTURE = path.join(FIXTURES, 'lookcoin-workspace');
+const FIXTURE_BACKUP_ID = 'migration-2025-08-13T11-26-18-516Z';
+const CLI = path.join(REPO, 'npm', 'cli.js');
 const UNIFIED_FILE_NAME = 'bsctestnet.unified.json'; // the largest live unified file, chain 97
 
 const CHAIN = 97;
@@ -43,6 +55,8 @@ const N = {
   warmList: 100,
   warmPut: 20,
 };
+// CLI rollback runs per peer (after one warm-up each); the targets ask for at least 15.
+const N_CLI_ROLLBACK = 20;
 // Peers run interleaved in rounds of this many iterations, so drift (CPU frequency,
 // page cache, background load) hits every peer alike.
 const ROUND = { get: 100, put: 25 };
@@ -459,6 +473,323 @@ async function benchUnified(ctx) {
 }
 
 // ------------------------------------------------------------------------------------------------
+// 3. Backups and rollback
+
+/** Runs the Rust backup bench (release) and returns its JSON document. */
+function runCargoBench() {
+  const args = ['bench', '--bench', 'backup', '--', '--json'];
+  if (QUICK) args.push('--quick');
+  const r = spawnSync('cargo', args, {
+    cwd: REPO,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
+  if (r.error) fail(`cannot run cargo: ${r.error.message}`);
+  if (r.status !== 0) fail(`\`cargo ${args.join(' ')}\` exited ${r.status ?? r.signal}`);
+  try {
+    return { command: `cargo ${args.join(' ')}`, ...JSON.parse(r.stdout) };
+  } catch (e) {
+    fail(`cargo bench printed no JSON document: ${e.message}`);
+  }
+}
+
+/** Wall time (ms) of one child process run to its end, with its exit status and output. */
+function timeSpawn(cmd, args, opts = {}) {
+  const t0 = now();
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20, encoding: 'utf8', ...opts });
+  const t1 = now();
+  if (r.error) throw new Error(`${cmd}: ${r.error.message}`);
+  return { ms: Number(t1 - t0) / 1e6, status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+}
+
+function msStats(samples) {
+  const sorted = Float64Array.from(samples).sort();
+  return {
+    n: sorted.length,
+    p50: percentile(sorted, 0.5),
+    p99: percentile(sorted, 0.99),
+    min: sorted[0],
+    max: sorted[sorted.length - 1],
+  };
+}
+
+/**
+ * The CLI rollback of the fixture workspace (`node npm/cli.js rollback --force --root <copy>`)
+ * beside the runbook's own shell sequence, each on a fresh copy (copy not timed, then `sync`),
+ * interleaved, after one warm-up each. Also the bare cost of starting node and loading the addon.
+ */
+function benchCliRollback(ctx) {
+  const { tmp } = ctx;
+  let serial = 0;
+  const freshCopy = (tag) => {
+    const dir = path.join(tmp, `rollback-${tag}-${serial++}`);
+    copyTree(WORKSPACE_FIXTURE, dir);
+    spawnSync('sync');
+    return dir;
+  };
+  const runbook =
+    `cp -r backups/${FIXTURE_BACKUP_ID}/leveldb/current leveldb && ` +
+    `cd backups/${FIXTURE_BACKUP_ID} && sha256sum -c checksums/SHA256SUMS`;
+  const samples = { cli: [], shell: [], startup: [] };
+  const shellStatus = new Set();
+  const peers = {
+    cli: (warm) => {
+      const root = freshCopy('cli');
+      const r = timeSpawn(process.execPath, [CLI, 'rollback', '--force', '--root', root]);
+      expect(r.status === 0, `CLI rollback exited ${r.status ?? r.signal}: ${r.stderr.slice(-2000)}`);
+      if (warm) {
+        const v = timeSpawn(process.execPath, [
+          CLI, 'rollback-validate', '--expect-contracts', '26', '--expect-chains', '5', '--root', root,
+        ]);
+        expect(v.status === 0, `rollback-validate after the CLI rollback exited ${v.status}: ${v.stdout.slice(-2000)}`);
+      } else {
+        samples.cli.push(r.ms);
+      }
+      fs.rmSync(root, { recursive: true, force: true });
+    },
+    shell: (warm) => {
+      const root = freshCopy('shell');
+      const r = timeSpawn('sh', ['-c', runbook], { cwd: root });
+      // sha256sum -c exits 1 on the fixture: 3 listed files are missing (fixtures README).
+      expect(r.status === 0 || r.status === 1, `runbook shell sequence exited ${r.status ?? r.signal}: ${r.stderr}`);
+      expect(fs.existsSync(path.join(root, 'leveldb', 'CURRENT')), 'runbook copy made leveldb/');
+      shellStatus.add(r.status);
+      if (!warm) samples.shell.push(r.ms);
+      fs.rmSync(root, { recursive: true, force: true });
+    },
+    startup: (warm) => {
+      const r = timeSpawn(process.execPath, ['-e', `require(${JSON.stringify(path.join(REPO, 'index.js'))})`]);
+      expect(r.status === 0, `node + addon load exited ${r.status}`);
+      if (!warm) samples.startup.push(r.ms);
+    },
+  };
+  const names = Object.keys(peers);
+  for (const name of names) peers[name](true);
+  for (let i = 0; i < N_CLI_ROLLBACK; i++) {
+    const order = i % 2 === 0 ? names : [...names].reverse();
+    for (const name of order) peers[name](false);
+  }
+  return {
+    cli: msStats(samples.cli),
+    shell: msStats(samples.shell),
+    startup: msStats(samples.startup),
+    runbook,
+    shellStatus: [...shellStatus].sort(),
+  };
+}
+
+function addonFileInfo() {
+  const file = fs.readdirSync(REPO).find((f) => f.endsWith('.node'));
+  if (!file) return 'unknown';
+  return `\`${file}\` built ${fs.statSync(path.join(REPO, file)).mtime.toISOString()}`;
+}
+
+const fmtMs = (v) => (v == null || Number.isNaN(v) ? '—' : v >= 100 ? v.toFixed(0) : v.toFixed(1));
+const fmtMiB = (kib) => (kib == null ? '—' : `${(kib / 1024).toFixed(1)} MiB`);
+const fmtBytes = (b) => (b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(2)} GiB` : `${(b / 2 ** 20).toFixed(1)} MiB`);
+const yesNo = (ok) => (ok ? 'yes' : 'no');
+
+/** The "3. Backups and rollback" part of RESULTS.md. */
+function backupSection(b, cli) {
+  const quick = Boolean(b.quick);
+  const data = b.data;
+  const v = b.verify;
+  const c = b.create;
+  const r = b.rollback;
+  const fx = b.fixtureRollback;
+  const big = (met) => (quick ? '— (quick data set: not the target)' : yesNo(met));
+
+  const verifySpeedup = v.peer.p50Ms / v.ours.p50Ms;
+  const verifyRss = v.ours.maxRssKiB;
+  const createRatio = c.ours.p50Ms / c.peer.p50Ms;
+  const rollbackRatio = r.p50Ms / v.ours.p50Ms;
+  const backupDesc = `${fmtBytes(data.backup.bytes)}, ${data.backup.files} files`;
+  const stateDesc = `${fmtBytes(data.state.totalBytes)}, leveldb/ ${fmtBytes(data.state.leveldbDiskBytes)}`;
+
+  const out = [
+    `## 3. Backups and rollback${quick ? ' (QUICK run: small data set, not the 1 GiB targets)' : ''}`,
+    '',
+    `Rust part: \`${b.command}\` (benches/backup.rs, bench profile = release, LTO). Each measured core op runs in`,
+    'a fresh process of its own (the bench re-executes itself as `--child <op>`); the parent times the wall clock',
+    'from spawn to reaped and reads the child\'s peak RSS with `wait4` (`ru_maxrss`). Peers are separate processes',
+    'timed the same way. Every op runs once as a warm-up, then the peers alternate order round by round.',
+    '**All numbers are warm-cache**: the page cache is never dropped, and `sync` runs between ops (never inside a',
+    'timing) so one op\'s dirty pages are not written back during the next. Timings are reported, never asserted.',
+    '',
+    '### Targets',
+    '',
+    '| Target | Ours | Peer (same run) | Ratio | Target | Met? |',
+    '|---|---|---|---|---|---|',
+    `| Deep verify of the generated backup (${backupDesc}): \`verify_backup(dir, true)\` vs \`sha256sum -c checksums/SHA256SUMS\` | ` +
+      `p50 ${fmtMs(v.ours.p50Ms)} ms | p50 ${fmtMs(v.peer.p50Ms)} ms | ${verifySpeedup.toFixed(2)}× faster | ≥ 2× | ${big(verifySpeedup >= 2)} |`,
+    `| Peak RSS of the deep-verifying process (max over ${v.ours.n} runs) | ${fmtMiB(verifyRss)} | sha256sum: ${fmtMiB(v.peer.maxRssKiB)} | — | < 64 MiB | ${big(verifyRss < 64 * 1024)} |`,
+    `| Backup create of the generated state (${stateDesc}): \`create_backup\` vs \`cp -r\` + \`sha256sum\` over the copy | ` +
+      `p50 ${fmtMs(c.ours.p50Ms)} ms | p50 ${fmtMs(c.peer.p50Ms)} ms | ${createRatio.toFixed(2)} (ours / peer) | ≤ 1.0 | ${big(createRatio <= 1)} |`,
+    `| CLI rollback of the fixture workspace, deep verification included (${cli.cli.n} runs, fresh copy each) | ` +
+      `p50 ${fmtMs(cli.cli.p50)} ms (p99 ${fmtMs(cli.cli.p99)}) | runbook shell: p50 ${fmtMs(cli.shell.p50)} ms | ` +
+      `${(cli.cli.p50 / cli.shell.p50).toFixed(2)} (ours / shell) | p50 ≤ 250 ms | ${yesNo(cli.cli.p50 <= 250)} |`,
+    `| Whole rollback (core, force) on the generated state vs deep verify of its backup alone | ` +
+      `p50 ${fmtMs(r.p50Ms)} ms | verify p50 ${fmtMs(v.ours.p50Ms)} ms | ${rollbackRatio.toFixed(2)} (rollback / verify) | ≤ 1.5 | ${big(rollbackRatio <= 1.5)} |`,
+    '',
+  ];
+
+  out.push(
+    '### Data',
+    '',
+    `Generated once by the bench into \`target/bench-data/${b.dataVersion}-${b.spec}/\` (seeded, deterministic bulk data; ` +
+      `${b.generation.cached ? 'reused from the cache in this run' : `generated in this run in ${b.generation.seconds.toFixed(1)} s`}).`,
+    '',
+    `- Project state \`state/\` (${fmtBytes(data.state.totalBytes)}): \`leveldb/\` written through \`LevelDbBackend::put_batch\` ` +
+      `(batches of 1000, one chain each): ${data.state.leveldbRecords} records (the sample's 26 + bulk records with long ` +
+      `\`deploymentArgs\`), ${fmtBytes(data.state.leveldbDiskBytes)} on disk; \`deployments/unified/\` live files (our writer), ` +
+      `${data.state.smallHistoryFiles} small history files (4–64 KiB, ${fmtBytes(data.state.smallHistoryBytes)}) in ` +
+      `\`deployments/unified/backups/\`, ${data.state.bigFiles} large \`*.unified.backup-*.json\` files ` +
+      `(${fmtBytes(data.state.bigBytes)} in all); legacy \`deployments/*.json\`.`,
+    `- Its migration backup \`state/backups/${data.backup.id}/\` (${fmtBytes(data.backup.bytes)}, ${data.backup.files} files), ` +
+      'made by `create_backup` (kind migration, unified history included), then given ' +
+      `${data.backup.legacyHistoryFiles} old-style \`legacy-json/historical-backups/\` files (4–64 KiB, ` +
+      `${fmtBytes(data.backup.legacyHistoryBytes)}), listed in its \`SHA256SUMS\` and manifest so it still verifies PASSED.`,
+    `- Tools: ${b.sha256sum}; ${b.cp}.`,
+    '',
+  );
+
+  // Verify
+  const runRow = (label, s) =>
+    `| ${label} | ${s.n} (1) | ${fmtMs(s.p50Ms)} | ${fmtMs(s.p99Ms)} | ${fmtMs(s.minMs)} | ${fmtMiB(s.maxRssKiB)} |`;
+  const runHead = ['| Process | n (warm-up) | p50 ms | max ms | min ms | peak RSS (max) |', '|---|---|---|---|---|---|'];
+  out.push(
+    '### Deep verify',
+    '',
+    ...runHead,
+    runRow('ours: `--child verify <backup>` → `verify_backup(dir, true, …)`', v.ours),
+    runRow('peer: `cd <backup> && sha256sum -c checksums/SHA256SUMS`', v.peer),
+    '',
+    `Ours, inside the process: p50 ${fmtMs(v.ours.detail.inProcessP50Ms)} ms, of which the parallel hash phase ` +
+      `(SHA-256 of every listed file, JSON parse of every \`.json\`) ended at p50 ${fmtMs(v.ours.detail.hashPhaseP50Ms)} ms; ` +
+      'the rest is the LevelDB block check and the reading of every record. ' +
+      `Status ${v.ours.detail.status}, ${v.ours.detail.listed} files, ${fmtBytes(v.ours.detail.bytesHashed)} hashed, ` +
+      `${v.ours.detail.records} records.`,
+    '',
+    'Where the time and memory go: each part of a deep verification redone through the public API, warm, in',
+    `processes of their own (\`--child part-<name>\`), ${v.parts[0]?.n ?? 1} times each; the run with the median wall time:`,
+    '',
+    '| Part | Wall ms | Peak RSS | Detail |',
+    '|---|---|---|---|',
+  );
+  for (const p of v.parts) {
+    let detail = '';
+    if (p.part === 'sha256') detail = `SHA-256 (sha2 crate) of ${fmtBytes(p.bytes)}, 2 threads, 1 MiB reads, no parsing`;
+    if (p.part === 'json') {
+      detail = `serde_json parse of every \`.json\`: small ones from memory ${fmtMs(p.smallMs)} ms; ` +
+        `${p.bigFiles} file(s) > 8 MiB with \`from_reader\` (as verify does) ${fmtMs(p.bigFromReaderMs)} ms, ` +
+        `the same from memory (\`from_slice\`) ${fmtMs(p.bigFromSliceMs)} ms (this comparison holds a whole file: its RSS)`;
+    }
+    if (p.part === 'leveldb-check') detail = `\`leveldb_check::check_dir\` (every block checksum): ${p.problems} problems`;
+    if (p.part === 'leveldb-read') detail = `\`read_copy\` (scratch copy, open, every record decoded into memory): ${p.records} records`;
+    out.push(`| ${p.part} | ${fmtMs(p.wallMs)} | ${fmtMiB(p.maxRssKiB)} | ${detail} |`);
+  }
+  out.push(
+    '',
+    `A spawned process's peak RSS starts from its parent's high-water mark; the bench parent's is ${fmtMiB(b.parentHwmKiB)} ` +
+      '(`VmHWM`), so every peak above is the op\'s own to within that.',
+    '',
+  );
+
+  // Create
+  out.push(
+    '### Backup create',
+    '',
+    ...runHead,
+    runRow('ours: `--child create <state>` → `create_backup` (manual, unified history included: the same files)', c.ours),
+    runRow('peer: `cp -r leveldb deployments <dest>/ && sha256sum` over the copy', c.peer),
+    runRow('peer + `sync` (informational: ours fsyncs every file it writes, `cp` does not)', c.peerSync),
+    '',
+    `Ours, inside the process: p50 ${fmtMs(c.ours.detail.inProcessP50Ms)} ms; the copy-and-hash phase (every file ` +
+      `copied, hashed on the way and fsynced) ended at p50 ${fmtMs(c.ours.detail.copyPhaseP50Ms)} ms, the rest is the ` +
+      'manifest (the copied LevelDB read back to count its records, unified file versions) and the commit. ' +
+      `${c.ours.detail.files} files, ${fmtBytes(c.ours.detail.bytes)}. Peer scripts: \`${c.peer.detail.command}\`.`,
+    '',
+  );
+
+  // Rollback
+  const stepRows = (steps) => {
+    const rows = ['| Step (from the progress events) | p50 ms |', '|---|---|'];
+    for (const s of steps.filter((x) => x.p50Ms >= 0.5)) rows.push(`| ${s.step} | ${fmtMs(s.p50Ms)} |`);
+    return rows;
+  };
+  const verifyInRollback = r.detail.steps
+    .filter((s) => s.step.includes('verify'))
+    .reduce((sum, s) => sum + s.p50Ms, 0);
+  out.push(
+    '### Whole rollback on the generated state (core, force)',
+    '',
+    'A fresh `cp -a` of `state/` (with its backup) per run, not timed, then `--child rollback <copy>` →',
+    '`emergency_rollback({force: true})`: verify, plan, incident, pre-rollback backup of the current `leveldb/` and',
+    '`deployments/` (with history) and its verification, stage, swap, legacy files, `.env.emergency`, validation, reports.',
+    '',
+    ...runHead,
+    runRow('ours: whole rollback', r),
+    runRow('deep verify of the same backup alone (from above)', v.ours),
+    '',
+    `Ratio rollback / verify = ${rollbackRatio.toFixed(2)} (target ≤ 1.5: ${big(rollbackRatio <= 1.5)}). ` +
+      `Per step (p50 over the ${r.n} runs; the spans between a \`done\` and the next \`begin\` are named after what the core ` +
+      'does there):',
+    '',
+    ...stepRows(r.detail.steps),
+    '',
+    `The two steps that deep-verify the chosen backup (the first also plans, which reads every record of the live ` +
+      `\`leveldb/\`) take ${fmtMs(verifyInRollback)} ms together, ${((100 * verifyInRollback) / r.p50Ms).toFixed(0)}% of the ` +
+      `rollback's p50; the pre-rollback backup (a create of the whole current state plus its deep verification), the ` +
+      'validation (the restored database and the backup\'s read again) and the stage (a hashed copy of the LevelDB) ' +
+      'take most of the rest.',
+    '',
+  );
+
+  // CLI
+  const cliRow = (label, s, n) =>
+    `| ${label} | ${s.n} (1) | ${fmtMs(s.p50)} | ${fmtMs(s.p99)} | ${fmtMs(s.min)} | ${fmtMs(s.max)} |`;
+  out.push(
+    '### CLI rollback of the fixture workspace',
+    '',
+    `Addon used by the CLI: ${addonFileInfo()}.`,
+    `Fresh copy of \`lookcoin-workspace\` per run (copy and \`sync\` not timed), ${N_CLI_ROLLBACK} runs per peer after one`,
+    'warm-up each, interleaved. After the warm-up the CLI rollback is checked with',
+    '`rollback-validate --expect-contracts 26 --expect-chains 5` (exit 0).',
+    '',
+    '| Process | n (warm-up) | p50 ms | p99 ms | min ms | max ms |',
+    '|---|---|---|---|---|---|',
+    cliRow('`node npm/cli.js rollback --force --root <copy>`', cli.cli),
+    cliRow(`runbook shell: \`${cli.runbook}\` (exit ${cli.shellStatus.join('/')}: 3 listed files are missing)`, cli.shell),
+    cliRow('node start + addon load only: `node -e "require(\'./index.js\')"`', cli.startup),
+  );
+  if (fx) {
+    out.push(
+      `| core alone: \`emergency_rollback\` in the Rust bench (\`--child rollback\`), same fixture copies | ${fx.n} (1) | ` +
+        `${fmtMs(fx.p50Ms)} | ${fmtMs(fx.p99Ms)} | ${fmtMs(fx.minMs)} | — |`,
+      '',
+      'Core rollback of the fixture, per step:',
+      '',
+      ...stepRows(fx.detail.steps),
+    );
+  }
+  out.push('');
+
+  out.push(
+    '### Notes',
+    '',
+    '- Warm cache only; nothing is dropped. This VM also runs a DAMON `pageout` scheme (kdamond, physical address space)',
+    '  that may evict page-cache pages left idle for a while, so a "warm" file can be partly re-read from disk; the',
+    '  peers alternate order to share that alike, and run-to-run spread on this shared 2-core VM is large.',
+    '- Durability differs: `create_backup` and the rollback fsync every file and folder they write; `cp -r` does not',
+    '  (the `+ sync` row shows what writing it all back costs).',
+    `- Whole backup bench (generation included when not cached): ${b.wallSeconds.toFixed(0)} s.`,
+    '',
+  );
+  return out;
+}
+
+// ------------------------------------------------------------------------------------------------
 // Rows and formatting
 
 /** Ratio = ours p50 / peer p50 (lower is better); target: ratio ≤ target. */
@@ -532,7 +863,11 @@ function fsTypeOf(dir) {
 
 function gitHead() {
   try {
-    return execFileSync('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const head = execFileSync('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['-C', REPO, 'status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean).length;
+    return dirty > 0 ? `${head} (+ uncommitted changes in ${dirty} tracked files)` : head;
   } catch {
     return 'unknown';
   }
@@ -561,12 +896,18 @@ async function main() {
   process.once('SIGTERM', onSignal);
 
   const started = Date.now();
-  let levelRows, unifiedRows;
+  let levelRows, unifiedRows, backupBench, cliRollback;
   try {
     console.error('bench: LevelDB section…');
     levelRows = await benchLevelDb(ctx);
     console.error('bench: unified JSON section…');
     unifiedRows = await benchUnified(ctx);
+    for (const close of ctx.closers.reverse()) await close();
+    ctx.closers = [];
+    console.error(`bench: backup section (cargo bench --bench backup${QUICK ? ', quick' : ''})…`);
+    backupBench = runCargoBench();
+    console.error('bench: CLI rollback section…');
+    cliRollback = benchCliRollback(ctx);
   } finally {
     await cleanup();
   }
@@ -623,12 +964,14 @@ async function main() {
     '',
     table(unifiedRows.puts),
     '',
-    `Peak RSS of the benchmark process (both peers, all sections): ${(maxRssKiB / 1024).toFixed(1)} MiB ` +
-      '(`process.resourceUsage().maxRSS`).',
+    `Peak RSS of the benchmark process (both peers, sections 1–2; processes it spawns are not counted): ` +
+      `${(maxRssKiB / 1024).toFixed(1)} MiB (\`process.resourceUsage().maxRSS\`).`,
     '',
+    ...backupSection(backupBench, cliRollback),
   ].join('\n');
 
   console.log(md);
+  fs.mkdirSync(path.dirname(RESULTS_FILE), { recursive: true });
   fs.writeFileSync(RESULTS_FILE, md);
   console.error(`bench: wrote ${path.relative(process.cwd(), RESULTS_FILE)}`);
 }
