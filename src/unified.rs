@@ -331,6 +331,48 @@ impl UnifiedFile {
             .unwrap_or(0)
     }
 
+    /// The JSON pointer of the value [`UnifiedFile::record`] reads for `field` of `name`
+    /// (`implementationHash`, `deploymentArgs` or `timestamp`); `None` when the value is absent.
+    ///
+    /// Mirrors the fallbacks of `to_record` and `timestamp_of`: change them together.
+    pub fn field_pointer(&self, name: &str, field: &str) -> Option<String> {
+        let slot = self.find(name)?;
+        let names = [slot.name.as_str(), name];
+        // The extended_ object `to_record` reads: the canonical name's first, the alias's second.
+        let extended = names
+            .iter()
+            .map(|n| format!("extended_{n}"))
+            .find(|key| self.doc.get(key).is_some_and(Value::is_object));
+        let in_extended = |key: &str, present: fn(&Value) -> bool| {
+            let ext = extended.as_ref()?;
+            present(self.doc.get(ext)?.get(key)?).then(|| pointer(&[ext, key]))
+        };
+        let positive = |v: &Value| v.as_u64().is_some_and(|t| t > 0);
+        let iso = |v: &Value| v.as_str().and_then(ms_from_iso).is_some();
+        let entry = |key: &str, present: fn(&Value) -> bool| {
+            let value = self.category(&slot.category)?.get(&slot.name)?.get(key)?;
+            present(value).then(|| pointer(&["contracts", &slot.category, &slot.name, key]))
+        };
+        match field {
+            "implementationHash" => in_extended(field, |v| text(Some(v)).is_some()).or_else(|| {
+                names.iter().find_map(|n| {
+                    let hashes = self.doc.get("verification")?.get("implementationHashes")?;
+                    text(hashes.get(*n))
+                        .map(|_| pointer(&["verification", "implementationHashes", n]))
+                })
+            }),
+            "deploymentArgs" => in_extended(field, Value::is_array),
+            "timestamp" => in_extended(field, positive)
+                .or_else(|| entry("timestamp", positive))
+                .or_else(|| entry("deployedAt", iso))
+                .or_else(|| {
+                    let at = self.doc.get("metadata")?.get("timestamp")?;
+                    iso(at).then(|| pointer(&["metadata", "timestamp"]))
+                }),
+            _ => None,
+        }
+    }
+
     fn write_entry(&mut self, slot: &Slot, record: &ContractRecord) {
         let category = object_at(&mut self.doc, &["contracts", &slot.category]);
         if !category.contains_key(&slot.name) {
@@ -417,7 +459,7 @@ fn object_at<'a>(doc: &'a mut Map<String, Value>, path: &[&str]) -> &'a mut Map<
 }
 
 /// An RFC 6901 JSON pointer.
-fn pointer(parts: &[&str]) -> String {
+pub(crate) fn pointer(parts: &[&str]) -> String {
     parts
         .iter()
         .map(|p| format!("/{}", p.replace('~', "~0").replace('/', "~1")))
@@ -478,6 +520,33 @@ mod tests {
             "bscTestnet"
         );
         assert_eq!(file.record("FeeManager"), Some(rec));
+    }
+
+    #[test]
+    fn field_pointers_name_where_each_value_is_read() {
+        let mut file = UnifiedFile::skeleton(97, "bsctestnet", Tier::Testnet, 0);
+        let rec = record("contracts/x/A.sol:LookCoin");
+        file.put(&rec);
+        let ext = "/extended_contracts~1x~1A.sol:LookCoin";
+        let at = |field| file.field_pointer(&rec.contract_name, field);
+        assert_eq!(at("deploymentArgs"), Some(format!("{ext}/deploymentArgs")));
+        assert_eq!(at("timestamp"), Some(format!("{ext}/timestamp")));
+        assert_eq!(
+            at("implementationHash"),
+            Some(format!("{ext}/implementationHash"))
+        );
+        let doc = &mut file.doc;
+        let extended = doc.get_mut(&ext[1..].replace("~1", "/")).unwrap();
+        extended
+            .as_object_mut()
+            .unwrap()
+            .remove("implementationHash");
+        assert_eq!(
+            file.field_pointer(&rec.contract_name, "implementationHash"),
+            Some("/verification/implementationHashes/contracts~1x~1A.sol:LookCoin".into())
+        );
+        assert_eq!(file.field_pointer("Missing", "timestamp"), None);
+        assert_eq!(file.field_pointer(&rec.contract_name, "address"), None);
     }
 
     #[test]
