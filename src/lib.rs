@@ -16,6 +16,7 @@ pub mod migrate;
 #[cfg(not(test))]
 mod node;
 pub mod record;
+pub mod recovery;
 pub mod rollback;
 pub mod sample;
 pub mod selection;

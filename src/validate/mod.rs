@@ -200,23 +200,29 @@ pub struct ValidationReport {
 impl ValidationReport {
     /// `{isValid, backend, errors, warnings, info, counts, expectation}`.
     pub fn to_json(&self) -> Value {
-        let of = |s: Severity| {
-            self.findings
-                .iter()
-                .filter(|f| f.severity == s)
-                .map(Finding::to_json)
-                .collect::<Vec<_>>()
-        };
+        let by_severity = findings_json(&self.findings);
         json!({
             "isValid": self.is_valid,
             "backend": self.backend.as_str(),
-            "errors": of(Severity::Error),
-            "warnings": of(Severity::Warning),
-            "info": of(Severity::Info),
+            "errors": by_severity["errors"],
+            "warnings": by_severity["warnings"],
+            "info": by_severity["info"],
             "counts": self.counts.to_json(&ChainMap::default()),
             "expectation": self.expectation_source,
         })
     }
+}
+
+/// `{errors, warnings, info}`: the findings as JSON, split by severity, order kept.
+pub fn findings_json(findings: &[Finding]) -> Value {
+    let of = |s: Severity| {
+        findings
+            .iter()
+            .filter(|f| f.severity == s)
+            .map(Finding::to_json)
+            .collect::<Vec<_>>()
+    };
+    json!({"errors": of(Severity::Error), "warnings": of(Severity::Warning), "info": of(Severity::Info)})
 }
 
 /// What to validate.
