@@ -30,6 +30,17 @@ pub struct JournalEntry {
     pub data: Value,
 }
 
+/// One line of `rollback.log`, as [`Incident::log`] wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// ISO time.
+    pub at: String,
+    /// The step.
+    pub step: String,
+    /// What happened.
+    pub outcome: String,
+}
+
 /// An incident: its id and folder.
 #[derive(Debug, Clone)]
 pub struct Incident {
@@ -81,6 +92,21 @@ impl Incident {
         durable::append_line(&self.dir.join(LOG_FILE), &line)
     }
 
+    /// The lines of `rollback.log` (none when there is no log); a line in another format is kept whole as the outcome.
+    pub fn log_lines(&self) -> Result<Vec<LogLine>> {
+        let path = self.dir.join(LOG_FILE);
+        let text = match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::read_io(&path, &e)),
+        };
+        Ok(text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(parse_log_line)
+            .collect())
+    }
+
     /// The journal's entries; a torn last line (a crash mid-append) is skipped.
     pub fn entries(&self) -> Result<Vec<JournalEntry>> {
         let path = self.dir.join(JOURNAL_FILE);
@@ -117,6 +143,52 @@ pub fn find<'a>(entries: &'a [JournalEntry], step: &str, state: &str) -> Option<
         .iter()
         .find(|e| e.step == step && e.state == state)
         .map(|e| &e.data)
+}
+
+/// The newest incident of the project at `root`: the one whose rollback started last (by its
+/// journal), by id when the journals do not say; `None` when there is none.
+pub fn newest(root: &Path) -> Result<Option<Incident>> {
+    let dir = root.join(INCIDENTS_DIR);
+    let entries = match fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::read_io(&dir, &e)),
+    };
+    let mut best: Option<(u64, Incident)> = None;
+    for entry in entries.flatten().filter(|e| e.path().is_dir()) {
+        let Ok(incident) = Incident::at(root, &entry.file_name().to_string_lossy()) else {
+            continue;
+        };
+        let journal = incident.entries()?;
+        let started = find(&journal, "start", "done")
+            .and_then(|d| d["startedMs"].as_u64())
+            .unwrap_or(0);
+        let newer = best
+            .as_ref()
+            .is_none_or(|(t, b)| (started, &incident.id) > (*t, &b.id));
+        if newer {
+            best = Some((started, incident));
+        }
+    }
+    Ok(best.map(|(_, incident)| incident))
+}
+
+fn parse_log_line(line: &str) -> LogLine {
+    let parts = line
+        .split_once("  ")
+        .map(|(at, rest)| (at, rest.trim_start().split_once(char::is_whitespace)));
+    match parts {
+        Some((at, Some((step, outcome)))) if crate::time::ms_from_iso(at).is_some() => LogLine {
+            at: at.to_string(),
+            step: step.to_string(),
+            outcome: outcome.trim_start().to_string(),
+        },
+        _ => LogLine {
+            at: String::new(),
+            step: String::new(),
+            outcome: line.to_string(),
+        },
+    }
 }
 
 /// Incidents whose journal has no terminal entry: a rollback was interrupted there.
@@ -172,5 +244,29 @@ fn crash_point(step: &str, state: &str) {
         if target == format!("{step}:{state}") {
             std::process::abort();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_lines_read_back_what_log_writes() {
+        let line =
+            parse_log_line("2025-08-13T11:26:18.516Z  swap            OK leveldb/ now holds it");
+        assert_eq!(
+            line,
+            LogLine {
+                at: "2025-08-13T11:26:18.516Z".into(),
+                step: "swap".into(),
+                outcome: "OK leveldb/ now holds it".into(),
+            }
+        );
+        let odd = parse_log_line("SUCCESS: Emergency rollback completed");
+        assert_eq!(
+            (odd.at.as_str(), odd.outcome.as_str()),
+            ("", "SUCCESS: Emergency rollback completed")
+        );
     }
 }

@@ -13,6 +13,7 @@ mod plan;
 mod regenerate;
 mod report;
 mod steps;
+mod templates;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -23,6 +24,10 @@ pub use assess::{assess_emergency, EmergencyAssessment};
 pub use incident::{interrupted, Incident, JournalEntry};
 pub use plan::{make_plan, ActionOp, PlannedAction, RollbackPlan};
 pub use regenerate::{regenerate_unified, RegenerateReport, RegeneratedFile};
+pub use templates::{
+    incident_report, rollback_validation_report, RenderedReport, ReportOptions,
+    INCIDENT_REPORT_STEM, VALIDATION_REPORT_STEM,
+};
 pub use validate::{validate_rollback, Check, Expectation, RollbackValidation};
 
 use crate::backend::leveldb::{is_open_here, read_copy};

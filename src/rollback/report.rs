@@ -155,14 +155,15 @@ fn markdown(report: &Value) -> String {
     md
 }
 
-fn text(value: &Value) -> String {
+/// A JSON value as text: strings without their quotes.
+pub(super) fn text(value: &Value) -> String {
     value
         .as_str()
         .map_or_else(|| value.to_string(), str::to_string)
 }
 
 /// `logs/incidents/<id>` rather than an absolute path, so the report reads the same on every machine.
-fn rel(dir: &Path) -> String {
+pub(super) fn rel(dir: &Path) -> String {
     let parts: Vec<_> = dir.iter().rev().take(3).collect();
     parts
         .iter()

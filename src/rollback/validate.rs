@@ -7,15 +7,20 @@ use std::time::Instant;
 
 use serde_json::{json, Value};
 
-use super::incident::{interrupted, Incident};
+use super::incident::{interrupted, newest};
 use crate::backend::leveldb::read_copy;
 use crate::backend::{BackendKind, RawEntry};
-use crate::backup::{list_backups, BackupManifest, RecordCounts, INCIDENTS_DIR, MANIFEST_FILE};
+use crate::backup::{list_backups, BackupManifest, RecordCounts, MANIFEST_FILE};
 use crate::chains::{ChainMap, DEV_CHAIN_ID};
 use crate::record::{canonical_name, WriteCheck};
 use crate::selection::select_backend;
 pub use crate::validate::Expectation;
 use crate::Result;
+
+/// The name of the check that the store selects LevelDB.
+pub(super) const BACKEND_CHECK: &str = "Backend selection is LevelDB";
+/// The name of the check that reads every LevelDB record (its detail gives the time taken).
+pub(super) const READ_CHECK: &str = "LevelDB accessible and responsive";
 
 /// One check: a name, a verdict and what was seen.
 #[derive(Debug, Clone)]
@@ -94,7 +99,7 @@ fn state_checks(
 ) -> Result<(Vec<Check>, Option<RecordCounts>)> {
     let selection = select_backend(None, root, env)?;
     let mut checks = vec![check(
-        "Backend selection is LevelDB",
+        BACKEND_CHECK,
         selection.kind == BackendKind::LevelDb,
         format!("{} ({})", selection.kind.as_str(), selection.reason),
     )];
@@ -104,13 +109,13 @@ fn state_checks(
     let entries = match entries {
         Ok(entries) => entries,
         Err(e) => {
-            checks.push(check("LevelDB accessible and responsive", false, e.message));
+            checks.push(check(READ_CHECK, false, e.message));
             return Ok((checks, None));
         }
     };
     let counts = RecordCounts::of(&entries);
     checks.push(check(
-        "LevelDB accessible and responsive",
+        READ_CHECK,
         true,
         format!("{} records read in {read_ms} ms", counts.total),
     ));
@@ -177,13 +182,7 @@ fn expected_from_backup(root: &Path) -> Option<RecordCounts> {
 }
 
 fn newest_incident_backup(root: &Path) -> Option<std::path::PathBuf> {
-    let mut ids: Vec<String> = std::fs::read_dir(root.join(INCIDENTS_DIR))
-        .ok()?
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    ids.sort();
-    let incident = Incident::at(root, ids.last()?).ok()?;
+    let incident = newest(root).ok()??;
     let entries = incident.entries().ok()?;
     let start = super::incident::find(&entries, "start", "done")?;
     start["backup"].as_str().map(Into::into)
