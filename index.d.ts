@@ -442,6 +442,85 @@ export interface MigrationReport {
   items: MigrationItem[]
 }
 
+export interface RecoverOptions {
+  root: string
+  /** Report what would be filled; write nothing (no backup either). */
+  dryRun?: boolean
+}
+
+/** Where a value was found: a live store, a legacy v1 file or a backup, and the key or JSON pointer. */
+export interface RecoverySource {
+  kind: 'store' | 'file' | 'backup'
+  store: 'leveldb' | 'unified-json' | 'legacy-json'
+  /** The backup's id, for kind `backup`. */
+  backup: string | null
+  /** LevelDB folder or file, relative to the root. */
+  path: string
+  /** LevelDB key, or JSON pointer of the value in the file. */
+  location: string
+}
+
+/** A live record lacking the value, and where a recovered value is written. */
+export interface RecoveryTarget {
+  store: 'leveldb' | 'unified-json'
+  chainId: number
+  network: string
+  contract: string
+  path: string
+  /** LevelDB key, or the JSON pointer the value is written at (`/extended_<name>/<field>`). */
+  location: string
+}
+
+/** `recoverImplementationHashes` / `recoverConstructorArgs`: what was (or in a dry run would be) filled, and what could not be. */
+export interface RecoveryReport {
+  field: 'implementationHash' | 'deploymentArgs'
+  dryRun: boolean
+  /** The `manual` backup made before writing (root-relative); null in a dry run or with nothing to fill. */
+  backup: string | null
+  counts: { filled: number; conflicts: number; unresolved: number; skipped: number }
+  /** One distinct value was found for the same deployment; `source` is the first of `sources` (priority: live stores, legacy files, backups newest first). */
+  filled: { target: RecoveryTarget; value: unknown; source: RecoverySource; sources: RecoverySource[]; written: boolean }[]
+  /** Sources disagree: nothing written, every value with its sources. */
+  conflicts: { target: RecoveryTarget; candidates: { value: unknown; sources: RecoverySource[] }[] }[]
+  /** No local source has the value (recovering from a chain RPC is not done). */
+  unresolved: { target: RecoveryTarget; reason: string }[]
+  /** Not touched: a file claiming another chain, or a record changed since it was read. */
+  skipped: { target: RecoveryTarget; reason: string }[]
+  sourcesRead: string[]
+  /** Sources that could not be read. */
+  notes: string[]
+}
+
+/** `validateTimestamps`: codes `TIMESTAMP_IN_FUTURE`, `TIMESTAMP_BEFORE_FIRST_DEPLOY`, `TIMESTAMP_MISMATCH`, `TIMESTAMPS_NOT_COMPARED`, `SOURCE_UNREADABLE`. */
+export interface TimestampValidation {
+  isValid: boolean
+  errors: StateFinding[]
+  warnings: StateFinding[]
+  info: StateFinding[]
+  /** Per chain id: the earliest plausible deploy time recorded in any local source. */
+  firstDeploy: Record<string, { timestamp: number; iso: string; network: string; source: RecoverySource }>
+  /** Live records checked per store. */
+  checked: Record<string, number>
+}
+
+export interface IncidentReportOptions {
+  root: string
+  /** Default: the newest incident under `logs/incidents/`. */
+  incidentId?: string
+  /** Also write `<stem>.md` and `<stem>.json` into the incident folder (atomically); default false. */
+  write?: boolean
+}
+
+/** `rollbackValidationReport` / `incidentReport`: the runbook's template filled in. */
+export interface RenderedReport {
+  incidentId: string
+  markdown: string
+  /** The same content as data (`systemStatus`, `contractCount`, … or `timeline`, `dataImpact`, …). */
+  report: Record<string, unknown>
+  /** Files written (root-relative); empty unless `write`. */
+  written: string[]
+}
+
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
@@ -539,6 +618,9 @@ export interface ExportOptionsJs {
   prettyPrint?: boolean
 }
 
+/** The runbook's incident report (Markdown and JSON) of an incident; written into its folder only with `write`. */
+export declare function incidentReport(options: IncidentReportOptions): Promise<RenderedReport>
+
 /** Every backup under `<root>/backups`, newest first (an absent folder lists none). */
 export declare function listBackups(root: string): Promise<BackupListing[]>
 
@@ -574,8 +656,17 @@ export interface QueryOptionsJs {
   sortOrder?: string
 }
 
+/** Fills the constructor arguments a live store lacks from the other store, the files and the backups (after a backup unless `dryRun`). */
+export declare function recoverConstructorArgs(options: RecoverOptions): Promise<RecoveryReport>
+
+/** Fills the implementation hashes a live store lacks from the other store, the files and the backups (after a backup unless `dryRun`). */
+export declare function recoverImplementationHashes(options: RecoverOptions): Promise<RecoveryReport>
+
 /** Rebuilds the unified JSON files from LevelDB (after a backup), keeping their other sections. */
 export declare function regenerateUnified(options: { root: string; dryRun?: boolean }): Promise<RegenerateReport>
+
+/** The runbook's post-rollback validation report (Markdown and JSON) of an incident; written into its folder only with `write`. */
+export declare function rollbackValidationReport(options: IncidentReportOptions): Promise<RenderedReport>
 
 /** Options of `createStateManager` (the old config names are accepted). */
 export interface StateManagerConfig {
@@ -598,6 +689,9 @@ export declare function validateRollback(options: ValidateRollbackOptions): Prom
 
 /** validateState: record and unified-file rules, cross-network consistency, counts; reads only. */
 export declare function validateState(options: ValidateStateOptions): Promise<StateValidation>
+
+/** Timestamps of the live stores: none in the future, none before the chain's first recorded deploy, LevelDB and unified agreeing; reads only. */
+export declare function validateTimestamps(options: { root: string }): Promise<TimestampValidation>
 
 /**
  * Verifies a backup folder: structure, and when `deep` (the default) every byte, every

@@ -441,3 +441,82 @@ export interface MigrationReport {
   counts: { created: number; updated: number; unchanged: number; skipped: number }
   items: MigrationItem[]
 }
+
+export interface RecoverOptions {
+  root: string
+  /** Report what would be filled; write nothing (no backup either). */
+  dryRun?: boolean
+}
+
+/** Where a value was found: a live store, a legacy v1 file or a backup, and the key or JSON pointer. */
+export interface RecoverySource {
+  kind: 'store' | 'file' | 'backup'
+  store: 'leveldb' | 'unified-json' | 'legacy-json'
+  /** The backup's id, for kind `backup`. */
+  backup: string | null
+  /** LevelDB folder or file, relative to the root. */
+  path: string
+  /** LevelDB key, or JSON pointer of the value in the file. */
+  location: string
+}
+
+/** A live record lacking the value, and where a recovered value is written. */
+export interface RecoveryTarget {
+  store: 'leveldb' | 'unified-json'
+  chainId: number
+  network: string
+  contract: string
+  path: string
+  /** LevelDB key, or the JSON pointer the value is written at (`/extended_<name>/<field>`). */
+  location: string
+}
+
+/** `recoverImplementationHashes` / `recoverConstructorArgs`: what was (or in a dry run would be) filled, and what could not be. */
+export interface RecoveryReport {
+  field: 'implementationHash' | 'deploymentArgs'
+  dryRun: boolean
+  /** The `manual` backup made before writing (root-relative); null in a dry run or with nothing to fill. */
+  backup: string | null
+  counts: { filled: number; conflicts: number; unresolved: number; skipped: number }
+  /** One distinct value was found for the same deployment; `source` is the first of `sources` (priority: live stores, legacy files, backups newest first). */
+  filled: { target: RecoveryTarget; value: unknown; source: RecoverySource; sources: RecoverySource[]; written: boolean }[]
+  /** Sources disagree: nothing written, every value with its sources. */
+  conflicts: { target: RecoveryTarget; candidates: { value: unknown; sources: RecoverySource[] }[] }[]
+  /** No local source has the value (recovering from a chain RPC is not done). */
+  unresolved: { target: RecoveryTarget; reason: string }[]
+  /** Not touched: a file claiming another chain, or a record changed since it was read. */
+  skipped: { target: RecoveryTarget; reason: string }[]
+  sourcesRead: string[]
+  /** Sources that could not be read. */
+  notes: string[]
+}
+
+/** `validateTimestamps`: codes `TIMESTAMP_IN_FUTURE`, `TIMESTAMP_BEFORE_FIRST_DEPLOY`, `TIMESTAMP_MISMATCH`, `TIMESTAMPS_NOT_COMPARED`, `SOURCE_UNREADABLE`. */
+export interface TimestampValidation {
+  isValid: boolean
+  errors: StateFinding[]
+  warnings: StateFinding[]
+  info: StateFinding[]
+  /** Per chain id: the earliest plausible deploy time recorded in any local source. */
+  firstDeploy: Record<string, { timestamp: number; iso: string; network: string; source: RecoverySource }>
+  /** Live records checked per store. */
+  checked: Record<string, number>
+}
+
+export interface IncidentReportOptions {
+  root: string
+  /** Default: the newest incident under `logs/incidents/`. */
+  incidentId?: string
+  /** Also write `<stem>.md` and `<stem>.json` into the incident folder (atomically); default false. */
+  write?: boolean
+}
+
+/** `rollbackValidationReport` / `incidentReport`: the runbook's template filled in. */
+export interface RenderedReport {
+  incidentId: string
+  markdown: string
+  /** The same content as data (`systemStatus`, `contractCount`, … or `timeline`, `dataImpact`, …). */
+  report: Record<string, unknown>
+  /** Files written (root-relative); empty unless `write`. */
+  written: string[]
+}

@@ -11,6 +11,7 @@ mod compare;
 mod job;
 mod migrate;
 mod progress;
+mod recovery;
 mod rollback;
 
 use std::collections::HashMap;
