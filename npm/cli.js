@@ -9,7 +9,7 @@ const { makeOutput } = require('./output.js')
 const VALUE_OPTIONS = new Set(['root', 'backup', 'incident', 'kind', 'label', 'keep', 'expect-contracts', 'expect-chains', 'backend',
   'leveldb-dir', 'out', 'rounds'])
 const FLAGS = new Set(['json', 'quiet', 'help', 'force', 'no-backup', 'dry-run', 'resume', 'include-history',
-  'structure-only', 'apply', 'progress-json', 'quick', 'overwrite', 'include-dev', 'newest', 'clean'])
+  'structure-only', 'apply', 'progress-json', 'quick', 'overwrite', 'include-dev', 'newest', 'clean', 'write'])
 
 const HELP = {
   init: `lookcoin-state init [--root DIR] [--dry-run]
@@ -31,6 +31,26 @@ const HELP = {
   through a normal store, on a scratch copy of leveldb/ and deployments/ (the live files are only
   read), and checks read p99 ≤ 100 ms, write p99 ≤ 300 ms and memory ≤ 1 GB. Exit 1 when outside.
   Example: lookcoin-state bench --backend leveldb`,
+  report: `lookcoin-state report rollback [--root DIR] [--incident ID] [--write]
+lookcoin-state report incident [--root DIR] [--incident ID] [--write]
+  The runbook's post-rollback validation report (validateRollback and a full validateState of
+  leveldb/ against the counts the rollback restored), or its incident report (timeline and actions
+  from rollback.log and the journal, contracts the rollback changed, validateState evidence from the
+  unified JSON left in place), for an incident (default: the newest under logs/incidents/). Printed as
+  Markdown; --json prints the data instead. Writes nothing unless --write, which keeps <name>.md and
+  <name>.json in the incident folder. report rollback exits 1 unless the system is ready.
+  Example: lookcoin-state report incident --write --root ~/lookcoin-contract`,
+  recover: `lookcoin-state recover hashes [--root DIR] [--dry-run]
+lookcoin-state recover args [--root DIR] [--dry-run]
+lookcoin-state recover timestamps [--root DIR]
+  hashes/args fill the implementation hashes or constructor arguments a live store (leveldb/ or
+  deployments/unified/) lacks, from the other store, the unified files' extended_ data, the legacy
+  deployments/<network>.json files and every backup; only from records of the same deployment (same
+  implementation address for a hash, same proxy for arguments); nothing is overwritten. Sources that
+  disagree are listed, never chosen between (exit 1). A real run backs up first (kind manual);
+  --dry-run writes nothing. timestamps checks the stores' deploy times (none in the future, none
+  before the chain's first recorded deploy, LevelDB against unified) and writes nothing.
+  Example: lookcoin-state recover args --dry-run --root ~/lookcoin-contract`,
   rollback: `lookcoin-state rollback [--root DIR] [--dry-run] [--force] [--no-backup] [--backup DIR] [--incident ID] [--resume]
   Emergency rollback from unified JSON to LevelDB. Shows the plan first (backup chosen and
   deep-verified, every path created/replaced/kept, record counts before and after).
@@ -104,6 +124,8 @@ Commands:
   backup              create | verify | assess | list | prune
   export              the whole store as one export document
   bench               read/write/memory against the runbook's thresholds
+  report              rollback | incident: the runbook's reports for an incident
+  recover             hashes | args | timestamps: fill lost values from local sources
   demo                the main job on a generated sample workspace
   show                records per chain of a workspace
 
@@ -156,8 +178,8 @@ async function main(argv) {
   if (args.command === undefined) return args.help ? (usage(), EXIT.ok) : usage('no command given')
   const command = COMMANDS[args.command]
   if (!command) return usage(`unknown command ${args.command}`)
-  // Only `backup`, `migrate` and `report` take positional arguments; elsewhere one is a mistake (a root without --root would run on the cwd).
-  if (!['backup', 'migrate', 'report'].includes(args.command) && args.positional.length > 0) {
+  // Only `backup`, `migrate`, `report` and `recover` take positional arguments; elsewhere one is a mistake (a root without --root would run on the cwd).
+  if (!['backup', 'migrate', 'report', 'recover'].includes(args.command) && args.positional.length > 0) {
     return usage(`unexpected argument ${args.positional[0]} (the project root goes after --root)`)
   }
   if (args.help) {

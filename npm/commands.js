@@ -253,6 +253,65 @@ async function migrate(args, io) {
   return EXIT.ok
 }
 
+/** The runbook's reports: the addon function each runs. */
+const REPORTS = { rollback: addon.rollbackValidationReport, incident: addon.incidentReport }
+
+async function report(args, io) {
+  const [name, ...rest] = args.positional
+  const render = REPORTS[name]
+  if (!render || rest.length > 0) {
+    throw new UsageError(`report needs one of ${Object.keys(REPORTS).join(', ')}${name ? ` (got ${args.positional.join(' ')})` : ''}`)
+  }
+  const result = await render({ root: args.root, incidentId: args.incident, write: Boolean(args.write) })
+  if (args.json) io.json({ ...result.report, written: result.written })
+  io.line(result.markdown.trimEnd())
+  if (result.written.length > 0) io.line(`📝 Written: ${result.written.join(', ')}`)
+  else io.line(`Not written; to keep it in the incident folder: ${cli} report ${name} --incident ${result.incidentId} --write --root ${args.root}`)
+  // The validation report's verdict is the exit code, as with rollback-validate.
+  return name === 'rollback' && !result.report.systemReady ? EXIT.problems : EXIT.ok
+}
+
+/** The recoveries: the addon function each runs. */
+const RECOVERIES = { hashes: addon.recoverImplementationHashes, args: addon.recoverConstructorArgs }
+
+async function recover(args, io) {
+  const [name, ...rest] = args.positional
+  if (!(name in RECOVERIES || name === 'timestamps') || rest.length > 0) {
+    throw new UsageError(`recover needs one of hashes, args, timestamps${name ? ` (got ${args.positional.join(' ')})` : ''}`)
+  }
+  if (name === 'timestamps') {
+    if (args['dry-run']) throw new UsageError('recover timestamps only reads: it takes no --dry-run')
+    return timestamps(args, io)
+  }
+  const result = await RECOVERIES[name]({ root: args.root, dryRun: Boolean(args['dry-run']) })
+  if (args.json) io.json(result)
+  const where = (t) => `${t.store} ${t.path}${t.store === 'leveldb' ? ` key ${t.location}` : `#${t.location}`}`
+  const from = (s) => `${s.backup ? `backup ${s.backup}: ` : ''}${s.path}${s.store === 'leveldb' ? ` key ` : '#'}${s.location}`
+  for (const f of result.filled) {
+    io.line(`${f.written ? '✅ filled' : '➕ would fill'} ${where(f.target)} = ${JSON.stringify(f.value)}`)
+    io.line(`     from ${from(f.source)}${f.sources.length > 1 ? ` (+${f.sources.length - 1} agreeing)` : ''}`)
+  }
+  for (const c of result.conflicts) {
+    io.line(`⚠️  conflict ${where(c.target)}: ${c.candidates.map((k) => `${JSON.stringify(k.value)} in ${from(k.sources[0])}`).join(' vs ')}`)
+  }
+  for (const s of result.skipped) io.line(`   skipped ${where(s.target)}: ${s.reason}`)
+  const c = result.counts
+  io.line(`📊 ${result.field}: ${c.filled} filled, ${c.conflicts} conflicts, ${c.unresolved} not found locally, ${c.skipped} skipped (details: --json)`)
+  if (result.dryRun) io.line(`Dry run: nothing was written. To run it: ${cli} recover ${name} --root ${args.root}`)
+  else io.line(`✅ Done; backup first: ${result.backup ?? 'none needed (nothing to write)'}`)
+  return c.conflicts > 0 ? EXIT.problems : EXIT.ok
+}
+
+async function timestamps(args, io) {
+  const result = await addon.validateTimestamps({ root: args.root })
+  if (args.json) io.json(result)
+  const icon = { error: '❌', warning: '⚠️ ', info: 'ℹ️ ' }
+  for (const f of [...result.errors, ...result.warnings, ...result.info]) io.line(`${icon[f.severity]} ${f.code} ${f.location}: ${f.message}`)
+  for (const [chain, first] of Object.entries(result.firstDeploy)) io.line(`   first deploy on ${first.network} (${chain}): ${first.iso}`)
+  io.line(result.isValid ? '✅ timestamps valid' : `❌ ${result.errors.length} error(s)`)
+  return result.isValid ? EXIT.ok : EXIT.problems
+}
+
 async function backup(args, io) {
   const [sub, dir, ...rest] = args.positional
   if (rest.length > 0) throw new UsageError(`unexpected argument ${rest[0]}`)
@@ -442,6 +501,8 @@ const COMMANDS = {
   assess,
   'regenerate-unified': regenerateUnified,
   migrate,
+  recover,
+  report,
   count,
   compare,
   validate,
