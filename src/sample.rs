@@ -59,8 +59,9 @@ fn layout() -> Vec<(u64, &'static str, Vec<&'static str>)> {
     ]
 }
 
-/// `0x` + the first `bytes` bytes of SHA-256 of `seed`, as lower-case hex.
-fn fake_hex(seed: &str, bytes: usize) -> String {
+/// `0x` + the first `bytes` bytes of SHA-256 of `seed`, as lower-case hex: deterministic
+/// addresses (20) and hashes (32) for generated data (this sample, the benchmarks).
+pub fn fake_hex(seed: &str, bytes: usize) -> String {
     let digest = Sha256::digest(seed.as_bytes());
     let hex: String = digest
         .iter()
