@@ -90,8 +90,7 @@ describe('host project: npm pack, npm install, npx lookcoin-state init, npm run'
     assert.match(npmRun(host, 'validate:cross-network', [], 1).stdout, /DUPLICATE_CHAIN_CLAIM/) // the fixture's unified files
     assert.match(npmRun(host, 'backup:verify', [], 0).stdout, /Newest backup: emergency-rollback-INC-/)
     assert.match(npmRun(host, 'backup:assess-quality', [], 0).stdout, /Quality score: \d+\/100/)
-    const report = npmRun(host, 'generate:rollback-validation-report', [], 0).stdout
-    assert.equal(JSON.parse(report.slice(report.indexOf('{'))).ok, true)
+    assert.match(npmRun(host, 'generate:rollback-validation-report', [], 0).stdout, /^✅ SYSTEM STATUS: OPERATIONAL$/m)
     assert.match(npmRun(host, 'benchmark:post-rollback', [], 0).stdout, /✅ Performance: within the runbook's thresholds/)
     npmRun(host, 'migration:export-leveldb', ['--clean'], 0)
     assert.equal(JSON.parse(fs.readFileSync(path.join(host, 'leveldb-export.json'), 'utf8')).totalContracts, 26)

@@ -20,7 +20,7 @@ const SCRIPTS = [
   ['migration:leveldb-to-unified', 'lookcoin-state migrate leveldb-to-unified'],
   ['migration:json-to-leveldb', 'lookcoin-state migrate json-to-leveldb'],
   ['migration:export-leveldb', 'lookcoin-state export --backend leveldb --out leveldb-export.json'],
-  ['generate:rollback-validation-report', 'lookcoin-state rollback-validate --json'],
+  ['generate:rollback-validation-report', 'lookcoin-state report rollback'],
   ['benchmark:post-rollback', 'lookcoin-state bench'],
 ]
 
