@@ -1,7 +1,8 @@
 // Every example in README.md, run: each ```sh block line by line and the "At 3 a.m." table row by
 // row (in a host project holding a copy of the fixture workspace, with lookcoin-state and Hardhat
 // in its node_modules), each ```js block as a Node script in such a project, and the Hardhat
-// blocks as hardhat.config.js plus a script run with `npx hardhat run`. Only the two quick-start
+// blocks as hardhat.config.js plus a script run with `npx hardhat run`, each ```c block compiled
+// with gcc -Werror against the addon library and run in such a project. Only the two quick-start
 // scripts are not run here: test.sh is what runs this test, and demo.sh builds the addon (its
 // `lookcoin-state demo` is run by cli.spec.mjs).
 import assert from 'node:assert/strict'
@@ -159,7 +160,7 @@ describe('README examples', { skip }, () => {
     assert.match(first.section, /^Quick start/)
     assert.deepEqual(first.code.trim().split('\n').map(commandOf), Object.keys(NOT_RUN))
     assert.ok(README.indexOf('## At 3 a.m.') < README.indexOf('## Node API'), '"At 3 a.m." comes before the API')
-    assert.ok(blocks.every((b) => ['sh', 'js'].includes(b.lang)), `a block in another language: ${blocks.map((b) => b.lang)}`)
+    assert.ok(blocks.every((b) => ['sh', 'js', 'c'].includes(b.lang)), `a block in another language: ${blocks.map((b) => b.lang)}`)
   })
 
   test('"At 3 a.m.": every row\'s command, in order, in a host project holding the sample', async (t) => {
@@ -201,6 +202,27 @@ describe('README examples', { skip }, () => {
         const lookCoin = JSON.parse(fs.readFileSync(path.join(fixture.deployments, 'unified', 'bsctestnet.unified.json'), 'utf8')).contracts.core.LookCoin
         assert.equal(res.stdout.trim(), `${lookCoin.proxy} unified-json`)
       }
+    })
+  }
+
+  for (const block of blocks.filter((b) => b.lang === 'c')) {
+    test(`\`\`\`c at README line ${block.line} (${block.section}) compiles with -Werror and runs in a project`, async (t) => {
+      const root = hostProject(t, { leveldb: true })
+      // The Node addon is the same library as target/release/liblookcoin_state.so: link it under that name.
+      const lib = tmpDir(t, 'lcs-readme-c-')
+      const [addonFile] = fs.readdirSync(repoRoot).filter((f) => /^lookcoin-state\..*\.node$/.test(f))
+      fs.copyFileSync(path.join(repoRoot, addonFile), path.join(lib, 'liblookcoin_state.so'))
+      fs.writeFileSync(path.join(lib, 'example.c'), block.code)
+      const cc = process.env.CC || 'gcc'
+      const exe = path.join(lib, 'example')
+      const compile = await shell(`${cc} -std=c11 -Wall -Wextra -Werror -I${path.join(repoRoot, 'include')} ${path.join(lib, 'example.c')} ` +
+        `-o ${exe} -L${lib} -llookcoin_state -Wl,-rpath,${lib}`, root)
+      assert.equal(compile.status, 0, `compiling README line ${block.line}:\n${compile.stderr}`)
+      const res = await shell(exe, root)
+      assert.equal(res.status, 0, `README line ${block.line}: exit ${res.status}\nstdout: ${res.stdout}\nstderr: ${res.stderr}`)
+      const record = JSON.parse(res.stdout)
+      assert.equal(record.contractName, 'LookCoin')
+      assert.equal(record.chainId, 97)
     })
   }
 })
