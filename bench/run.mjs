@@ -780,7 +780,8 @@ function backupSection(b, cli) {
     '',
     '- Warm cache only; nothing is dropped. This VM also runs a DAMON `pageout` scheme (kdamond, physical address space)',
     '  that may evict page-cache pages left idle for a while, so a "warm" file can be partly re-read from disk; the',
-    '  peers alternate order to share that alike, and run-to-run spread on this shared 2-core VM is large.',
+    '  peers alternate order to share that alike, and run-to-run spread on this shared 2-core VM is large (see the',
+    '  load average in the header: other work on the machine competes for its cores). Compare ratios, not absolutes.',
     '- Durability differs: `create_backup` and the rollback fsync every file and folder they write; `cp -r` does not',
     '  (the `+ sync` row shows what writing it all back costs).',
     `- Whole backup bench (generation included when not cached): ${b.wallSeconds.toFixed(0)} s.`,
@@ -861,6 +862,8 @@ function fsTypeOf(dir) {
   }
 }
 
+const loadText = (l) => l.map((v) => v.toFixed(2)).join(' / ');
+
 function gitHead() {
   try {
     const head = execFileSync('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
@@ -896,6 +899,7 @@ async function main() {
   process.once('SIGTERM', onSignal);
 
   const started = Date.now();
+  const loadAtStart = os.loadavg();
   let levelRows, unifiedRows, backupBench, cliRollback;
   try {
     console.error('bench: LevelDB section…');
@@ -933,6 +937,8 @@ async function main() {
     `- Command: ${command}`,
     `- Fixtures: \`${FIXTURES}\` (copied to a temp dir, one copy per peer)`,
     `- Wall time: ${elapsed.toFixed(1)} s`,
+    `- Load average (1/5/15 min) at start: ${loadText(loadAtStart)}; at end: ${loadText(os.loadavg())} ` +
+      `(on ${cpus.length} cores: anything else running competes with the benchmark)`,
     '',
     'Latency per operation measured with `process.hrtime.bigint()` around each single call',
     '(`await`ed for async calls); p50/p99 are nearest-rank percentiles in microseconds.',
