@@ -197,6 +197,13 @@ impl Drop for LevelDbBackend {
 /// copy is opened instead: tables, which LevelDB never modifies, are hard-linked, the
 /// rest copied. Meant for backups; a live database is read through [`LevelDbBackend`].
 pub fn read_copy(dir: &Path) -> Result<Vec<RawEntry>> {
+    let mut entries = Vec::new();
+    visit_copy(dir, &mut |entry| entries.push(entry))?;
+    Ok(entries)
+}
+
+/// Like [`read_copy`], but hands each entry to `visit` and keeps none: memory stays flat however large the database (counting, verifying).
+pub fn visit_copy(dir: &Path, visit: &mut dyn FnMut(RawEntry)) -> Result<()> {
     if !dir.join("CURRENT").is_file() {
         return Err(Error::new(
             ErrorCode::NotFound,
@@ -227,9 +234,10 @@ pub fn read_copy(dir: &Path) -> Result<Vec<RawEntry>> {
         ..Options::default()
     };
     let mut db = DB::open(scratch.path(), options).map_err(|s| status_to_error(dir, s, "open"))?;
-    let pairs = scan_db(&mut db, dir, None)?;
-    db.close().map_err(|s| status_to_error(dir, s, "close"))?;
-    Ok(raw_entries(pairs))
+    each_entry(&mut db, dir, None, &mut |key, value| {
+        visit(raw_entry(key, &value))
+    })?;
+    db.close().map_err(|s| status_to_error(dir, s, "close"))
 }
 
 /// Whether this process has the LevelDB in `dir` open (through some store).
@@ -267,6 +275,18 @@ fn scan_db(
     dir: &Path,
     range: Option<&(String, String)>,
 ) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut out = Vec::new();
+    each_entry(db, dir, range, &mut |key, value| out.push((key, value)))?;
+    Ok(out)
+}
+
+/// Hands every (key, value) pair in `[from, to)` (or the whole database) to `visit`, in key order.
+fn each_entry(
+    db: &mut DB,
+    dir: &Path,
+    range: Option<&(String, String)>,
+    visit: &mut dyn FnMut(String, Vec<u8>),
+) -> Result<()> {
     let mut iter = db
         .new_iter()
         .map_err(|s| status_to_error(dir, s, "iterate"))?;
@@ -274,7 +294,6 @@ fn scan_db(
         Some((from, _)) => iter.seek(from.as_bytes()),
         None => iter.seek_to_first(),
     }
-    let mut out = Vec::new();
     while let Some((key, value)) = iter.current() {
         if matches!(range, Some((_, to)) if key.as_ref() >= to.as_bytes()) {
             break;
@@ -282,24 +301,29 @@ fn scan_db(
         let key = String::from_utf8(key.to_vec()).map_err(|_| {
             Error::new(ErrorCode::Corrupt, "a LevelDB key is not UTF-8").with_path(dir)
         })?;
-        out.push((key, value.to_vec()));
+        visit(key, value.to_vec());
         if !iter.advance() {
             break;
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Decodes scanned pairs one by one, keeping each key's own failure.
 fn raw_entries(pairs: Vec<(String, Vec<u8>)>) -> Vec<RawEntry> {
     pairs
         .into_iter()
-        .map(|(key, value)| RawEntry {
-            expected_chain: parse_key(&key).ok().map(|(id, _)| id),
-            record: parse_key(&key).and_then(|_| ContractRecord::from_leveldb_value(&key, &value)),
-            location: key,
-        })
+        .map(|(key, value)| raw_entry(key, &value))
         .collect()
+}
+
+/// One pair decoded, with its own failure kept.
+fn raw_entry(key: String, value: &[u8]) -> RawEntry {
+    RawEntry {
+        expected_chain: parse_key(&key).ok().map(|(id, _)| id),
+        record: parse_key(&key).and_then(|_| ContractRecord::from_leveldb_value(&key, value)),
+        location: key,
+    }
 }
 
 fn lock_db(shared: &SharedDb) -> MutexGuard<'_, DB> {

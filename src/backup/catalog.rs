@@ -6,10 +6,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use super::manifest::{BackupManifest, MANIFEST_FILE};
+use super::manifest::{BackupManifest, RecordCounts, MANIFEST_FILE};
 use super::verify::{verify_backup, VerifyReport, VerifyStatus};
 use super::{no_progress, BACKUPS_DIR};
-use crate::backend::leveldb::read_copy;
 use crate::backend::unified::is_live_file_name;
 use crate::chains::DEV_CHAIN_ID;
 use crate::durable::{self, DirLock};
@@ -299,12 +298,9 @@ fn project_root_of(dir: &Path) -> Option<PathBuf> {
 pub(crate) fn live_production_count(root: &Path) -> Option<u64> {
     let leveldb = root.join("leveldb");
     if leveldb.join("CURRENT").is_file() {
-        let entries = read_copy(&leveldb).ok()?;
-        let dev = entries
-            .iter()
-            .filter(|e| e.expected_chain == Some(DEV_CHAIN_ID))
-            .count();
-        return Some((entries.len() - dev) as u64);
+        return RecordCounts::of_leveldb_copy(&leveldb)
+            .ok()
+            .map(|c| c.production);
     }
     let dir = root.join("deployments/unified");
     let mut seen = BTreeSet::new();

@@ -15,7 +15,7 @@ use super::sums::{self, SumEntry};
 use super::{
     ProgressFn, BACKUPS_DIR, LEGACY_COPY_DIR, LEVELDB_COPY_DIR, SUMS_FILE, UNIFIED_COPY_DIR,
 };
-use crate::backend::leveldb::{read_copy, with_quiesced, NOT_DATA};
+use crate::backend::leveldb::{with_quiesced, NOT_DATA};
 use crate::backend::unified::is_live_file_name;
 use crate::durable::{self, DirLock};
 use crate::time::{dashed_stamp, iso_from_ms, now_ms};
@@ -386,8 +386,8 @@ fn leveldb_records(dir: &Path, warnings: &mut Vec<String>) -> Option<RecordCount
     if !copy.is_dir() {
         return None;
     }
-    match read_copy(&copy) {
-        Ok(entries) => Some(RecordCounts::of(&entries)),
+    match RecordCounts::of_leveldb_copy(&copy) {
+        Ok(counts) => Some(counts),
         Err(e) => {
             warnings.push(format!("the LevelDB copy cannot be read: {e}"));
             None

@@ -6,7 +6,7 @@
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -16,7 +16,7 @@ use super::{Progress, ProgressFn};
 
 /// Read size per call; large enough that syscalls do not dominate.
 const CHUNK: usize = 1 << 20;
-/// JSON files up to this size are parsed from memory; larger ones with a second, streaming read.
+/// JSON files up to this size are parsed from memory; larger ones while they stream through the hash.
 const JSON_IN_MEMORY_MAX: u64 = 8 << 20;
 /// Upper bound on hashing threads (disks rarely gain beyond it).
 const MAX_WORKERS: usize = 8;
@@ -145,19 +145,56 @@ fn digest_file(job: &HashJob, buf: &mut [u8], json: &mut Vec<u8>) -> FileDigest 
         }
         Err(e) => return FileDigest::Unreadable(e.to_string()),
     };
-    let keep = job.parse_json && file.metadata().is_ok_and(|m| m.len() <= JSON_IN_MEMORY_MAX);
-    json.clear();
-    match stream_sha256(file, buf, keep.then_some(&mut *json)) {
-        Ok((sha256, size)) => FileDigest::Read {
+    let small = file.metadata().is_ok_and(|m| m.len() <= JSON_IN_MEMORY_MAX);
+    let result = match (job.parse_json, small) {
+        (false, _) => stream_sha256(file, buf, None).map(|(sha, size)| (sha, size, None)),
+        (true, true) => {
+            json.clear();
+            stream_sha256(file, buf, Some(json))
+                .map(|(sha, size)| (sha, size, parse_error(serde_json::from_slice(json))))
+        }
+        (true, false) => hash_while_parsing(file),
+    };
+    match result {
+        Ok((sha256, size, json_error)) => FileDigest::Read {
             sha256,
             size,
-            json_error: match (job.parse_json, keep) {
-                (false, _) => None,
-                (true, true) => parse_error(serde_json::from_slice(json)),
-                (true, false) => parse_large_json(&job.path),
-            },
+            json_error,
         },
         Err(e) => FileDigest::Unreadable(e.to_string()),
+    }
+}
+
+/// A large JSON file hashed and parsed in one streaming read: memory stays at one buffer.
+fn hash_while_parsing(file: File) -> io::Result<(String, u64, Option<String>)> {
+    let mut hashing = HashingReader {
+        inner: file,
+        hasher: Sha256::new(),
+        size: 0,
+    };
+    let parsed = serde_json::from_reader(BufReader::with_capacity(CHUNK, &mut hashing));
+    // A parse error stops early: the rest of the file still counts for the hash.
+    io::copy(&mut hashing, &mut io::sink())?;
+    Ok((
+        hex(&hashing.hasher.finalize()),
+        hashing.size,
+        parse_error(parsed),
+    ))
+}
+
+/// Hashes everything read through it.
+struct HashingReader {
+    inner: File,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl Read for HashingReader {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(out)?;
+        self.hasher.update(&out[..n]);
+        self.size += n as u64;
+        Ok(n)
     }
 }
 
@@ -185,13 +222,6 @@ pub fn stream_sha256(
     Ok((hex(&hasher.finalize()), size))
 }
 
-fn parse_large_json(path: &Path) -> Option<String> {
-    match File::open(path) {
-        Ok(f) => parse_error(serde_json::from_reader(BufReader::with_capacity(CHUNK, f))),
-        Err(e) => Some(format!("cannot reopen to parse: {e}")),
-    }
-}
-
 fn parse_error(result: serde_json::Result<serde::de::IgnoredAny>) -> Option<String> {
     result.err().map(|e| format!("not valid JSON: {e}"))
 }
@@ -205,4 +235,56 @@ pub fn hex(bytes: &[u8]) -> String {
         out.push(DIGITS[(b & 15) as usize] as char);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn digest_of(bytes: &[u8], name: &str) -> FileDigest {
+        let dir = std::env::temp_dir().join(format!("lcs-hash-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(format!("{name}.json"));
+        std::fs::write(&path, bytes).unwrap();
+        let job = HashJob {
+            path,
+            parse_json: true,
+        };
+        let digest = digest_file(&job, &mut vec![0u8; CHUNK], &mut Vec::new());
+        std::fs::remove_dir_all(&dir).unwrap();
+        digest
+    }
+
+    #[test]
+    fn a_large_json_file_is_hashed_whole_and_parsed_in_the_same_read() {
+        let big = format!("[{}]", vec!["\"0123456789abcdef\""; 600_000].join(","));
+        assert!(big.len() as u64 > JSON_IN_MEMORY_MAX);
+        let expected = hex(&Sha256::digest(big.as_bytes()));
+        let good = digest_of(big.as_bytes(), "good");
+        assert_eq!(
+            good,
+            FileDigest::Read {
+                sha256: expected,
+                size: big.len() as u64,
+                json_error: None
+            }
+        );
+        let mut broken = big.into_bytes();
+        broken[1] = b'}';
+        let FileDigest::Read {
+            sha256,
+            size,
+            json_error,
+        } = digest_of(&broken, "broken")
+        else {
+            panic!("the broken file is readable")
+        };
+        assert_eq!(
+            sha256,
+            hex(&Sha256::digest(&broken)),
+            "an early parse error still hashes every byte"
+        );
+        assert_eq!(size, broken.len() as u64);
+        assert!(json_error.unwrap().contains("not valid JSON"));
+    }
 }

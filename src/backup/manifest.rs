@@ -82,20 +82,30 @@ impl RecordCounts {
     /// Counts the entries of a LevelDB scan.
     pub fn of(entries: &[RawEntry]) -> Self {
         let mut counts = RecordCounts::default();
-        for entry in entries {
-            counts.total += 1;
-            if entry.record.is_err() {
-                counts.undecodable += 1;
-            }
-            let chain = entry.expected_chain.unwrap_or(0);
-            *counts.per_chain.entry(chain).or_default() += 1;
-            if chain == DEV_CHAIN_ID {
-                counts.dev += 1;
-            } else {
-                counts.production += 1;
-            }
-        }
+        entries.iter().for_each(|e| counts.add(e));
         counts
+    }
+
+    /// Counts one more entry.
+    pub fn add(&mut self, entry: &RawEntry) {
+        self.total += 1;
+        if entry.record.is_err() {
+            self.undecodable += 1;
+        }
+        let chain = entry.expected_chain.unwrap_or(0);
+        *self.per_chain.entry(chain).or_default() += 1;
+        if chain == DEV_CHAIN_ID {
+            self.dev += 1;
+        } else {
+            self.production += 1;
+        }
+    }
+
+    /// Counts a LevelDB folder's entries from a scratch copy, holding none of them.
+    pub fn of_leveldb_copy(dir: &std::path::Path) -> crate::Result<Self> {
+        let mut counts = RecordCounts::default();
+        crate::backend::leveldb::visit_copy(dir, &mut |e| counts.add(&e))?;
+        Ok(counts)
     }
 
     /// `{total, production, dev, undecodable, perChain: {"56": 8, …}}`.

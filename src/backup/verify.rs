@@ -15,7 +15,7 @@ use super::hashing::{hash_files, FileDigest, HashJob};
 use super::manifest::{BackupManifest, RecordCounts, MANIFEST_FILE};
 use super::sums::{self, check_relative};
 use super::{ProgressFn, LEGACY_COPY_DIR, LEVELDB_COPY_DIR, SUMS_FILE};
-use crate::backend::leveldb::{read_copy, NOT_DATA};
+use crate::backend::leveldb::NOT_DATA;
 use crate::leveldb_check;
 use crate::{Error, ErrorCode, Result};
 
@@ -592,8 +592,8 @@ fn check_leveldb(
             e.message,
         )),
     }
-    let counts = match read_copy(&copy) {
-        Ok(entries) => RecordCounts::of(&entries),
+    let counts = match RecordCounts::of_leveldb_copy(&copy) {
+        Ok(counts) => counts,
         Err(e) => {
             problems.push(problem(
                 ProblemKind::LeveldbRead,

@@ -32,7 +32,7 @@ pub use validate::{validate_rollback, Check, Expectation, RollbackValidation};
 
 use crate::backend::leveldb::{is_open_here, read_copy};
 use crate::backend::unified::is_live_file_name;
-use crate::backup::{no_progress, verify_backup, RecordCounts};
+use crate::backup::{no_progress, verify_backup, RecordCounts, VerifyReport};
 use crate::durable::{self, is_locked_elsewhere, DirLock};
 pub use crate::selection::EMERGENCY_ENV_FILE;
 use crate::store::{QueryOptions, StateStore, StoreConfig, EMERGENCY_STOP_FILE};
@@ -247,14 +247,15 @@ pub fn emergency_rollback(options: &RollbackOptions, events: EventFn) -> Result<
     check_confirmation(options, &plan)?;
     let started = now_ms();
     declare(&incident, &plan, options.no_backup)?;
+    // The plan's deep verification is seconds old: the stage step rechecks every byte it copies.
     let ctx = context(
         root,
         &incident,
-        &plan.backup.path,
+        plan.backup.clone(),
         plan.legacy_files.clone(),
         options.no_backup,
         events,
-    )?;
+    );
     let report = run(&ctx, &[], started, false)?;
     Ok(RollbackOutcome {
         incident_id: id,
@@ -358,11 +359,25 @@ fn raise_stop(root: &Path, incident: &Incident) -> Result<()> {
 fn context<'a>(
     root: &'a Path,
     incident: &'a Incident,
-    backup: &Path,
+    verified: VerifyReport,
     legacy: Vec<String>,
     no_backup: bool,
     events: EventFn<'a>,
-) -> Result<Ctx<'a>> {
+) -> Ctx<'a> {
+    Ctx {
+        root,
+        incident,
+        backup_dir: verified.path,
+        expected: verified.records.unwrap_or_default(),
+        listed: verified.listed,
+        legacy,
+        no_backup,
+        events,
+    }
+}
+
+/// Deep-verifies the backup a resumed rollback restores: time has passed since its plan.
+fn verify_again(backup: &Path) -> Result<VerifyReport> {
     let report = verify_backup(backup, true, &no_progress)?;
     if report.rollback_ready != Some(true) {
         return Err(Error::new(
@@ -374,16 +389,7 @@ fn context<'a>(
         )
         .with_path(backup));
     }
-    Ok(Ctx {
-        root,
-        incident,
-        backup_dir: backup.to_path_buf(),
-        expected: report.records.clone().unwrap_or_default(),
-        listed: report.listed,
-        legacy,
-        no_backup,
-        events,
-    })
+    Ok(report)
 }
 
 /// Runs the steps not yet done in `journal`; on failure puts the old state back.
@@ -572,7 +578,14 @@ fn resume(root: &Path, incident: &Incident, events: EventFn) -> Result<RollbackO
         .filter_map(|v| v.as_str().map(str::to_string))
         .collect();
     let no_backup = start["noBackup"] == json!(true);
-    let ctx = context(root, incident, &backup, legacy, no_backup, events)?;
+    let ctx = context(
+        root,
+        incident,
+        verify_again(&backup)?,
+        legacy,
+        no_backup,
+        events,
+    );
     let started = start["startedMs"].as_u64().unwrap_or_else(now_ms);
     let report = run(&ctx, &journal, started, true)?;
     Ok(RollbackOutcome {

@@ -8,7 +8,6 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::{EMERGENCY_ENV_FILE, LEGACY_TARGET_DIR, LEVELDB_DIR, STAGING_PREFIX};
-use crate::backend::leveldb::read_copy;
 use crate::backup::{
     list_backups, live_production_count, needed_for_rollback, no_progress, verify_backup,
     RecordCounts, VerifyReport, BACKUPS_DIR, INCIDENTS_DIR, LEGACY_COPY_DIR,
@@ -107,9 +106,8 @@ pub fn make_plan(
         .join(LEVELDB_DIR)
         .join("CURRENT")
         .is_file()
-        .then(|| read_copy(&root.join(LEVELDB_DIR)).ok())
-        .flatten()
-        .map(|entries| RecordCounts::of(&entries));
+        .then(|| RecordCounts::of_leveldb_copy(&root.join(LEVELDB_DIR)).ok())
+        .flatten();
     let mut plan = RollbackPlan {
         root: root.to_path_buf(),
         incident_id: incident_id.to_string(),

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::incident::{find, Incident, JournalEntry};
 use super::{Event, EventFn, EMERGENCY_ENV_FILE, LEGACY_TARGET_DIR, LEVELDB_DIR, STAGING_PREFIX};
-use crate::backend::leveldb::{read_copy, NOT_DATA};
+use crate::backend::leveldb::NOT_DATA;
 use crate::backup::{
     create_backup, hex, no_progress, verify_backup, CreateOptions, RecordCounts, VerifyStatus,
     BACKUPS_DIR, LEGACY_COPY_DIR, LEVELDB_COPY_DIR, MANIFEST_FILE,
@@ -168,7 +168,7 @@ pub fn stage(ctx: &Ctx) -> Result<()> {
         }
     }
     durable::sync_dir(&staging)?;
-    let staged = RecordCounts::of(&read_copy(&staging)?);
+    let staged = RecordCounts::of_leveldb_copy(&staging)?;
     if staged.per_chain != ctx.expected.per_chain {
         return Err(Error::new(
             ErrorCode::Corrupt,
