@@ -329,3 +329,88 @@ fn leveldb_rules_fire_on_raw_rows_and_hashes_are_compared_across_chains() {
     );
     fs::remove_dir_all(&root).unwrap();
 }
+
+#[test]
+fn malformed_production_rows_missing_checksums_and_unmapped_files_are_named() {
+    let root = clean();
+    let backup = lookcoin_state::backup::list_backups(&root).unwrap()[0]
+        .path
+        .join("leveldb/current");
+    common::copy_tree(&backup, &root.join("leveldb"));
+    {
+        let options = rusty_leveldb::Options {
+            create_if_missing: false,
+            ..Default::default()
+        };
+        let mut db = rusty_leveldb::DB::open(root.join("leveldb"), options).unwrap();
+        let base: Value = serde_json::from_slice(&db.get(b"97-LookCoin").unwrap()).unwrap();
+        let mut row = |key: &str, change: &dyn Fn(&mut Value)| {
+            let mut value = base.clone();
+            value["contractName"] = json!(key.split_once('-').unwrap().1);
+            change(&mut value);
+            db.put(key.as_bytes(), value.to_string().as_bytes())
+                .unwrap();
+        };
+        row("97-ZeroChain", &|v| v["chainId"] = json!(0));
+        row("97-NoName", &|v| v["contractName"] = json!(""));
+        row("97-ShortHash", &|v| {
+            v["factoryByteCodeHash"] = json!("0x12")
+        });
+        row("97-NoHash", &|v| v["factoryByteCodeHash"] = json!(""));
+        db.close().unwrap();
+    }
+    let report = validate(
+        &root,
+        BackendKind::LevelDb,
+        Level::Full,
+        Expectation::default(),
+    );
+    let errors = found(&report, Severity::Error);
+    for expected in [
+        ("BAD_CHAIN_ID", "97-ZeroChain"),
+        ("MISSING_FIELD", "97-NoName"),
+        ("BAD_HASH", "97-ShortHash"),
+        ("EMPTY_HASH", "97-NoHash"),
+    ] {
+        assert!(
+            errors.contains(&(expected.0.to_string(), expected.1.to_string())),
+            "{expected:?} missing from {errors:?}"
+        );
+    }
+
+    edit(&root, "bsctestnet", |d| {
+        d["verification"]
+            .as_object_mut()
+            .unwrap()
+            .remove("dataIntegrity");
+    });
+    fs::copy(
+        unified(&root, "basesepolia"),
+        root.join("deployments/unified/mystery.unified.json"),
+    )
+    .unwrap();
+    let report = validate(
+        &root,
+        BackendKind::UnifiedJson,
+        Level::Full,
+        Expectation::default(),
+    );
+    assert!(found(&report, Severity::Warning).contains(&(
+        "MISSING_CHECKSUMS".to_string(),
+        "bsctestnet.unified.json".to_string()
+    )));
+    let mut config = lookcoin_state::store::StoreConfig::new(&root);
+    config.backend = Some(BackendKind::UnifiedJson);
+    let store = lookcoin_state::store::StateStore::new(config).unwrap();
+    store.initialize().unwrap();
+    let integrity = store.validate_integrity().unwrap();
+    assert!(
+        integrity
+            .warnings
+            .iter()
+            .any(|f| f.code == "UNMAPPED_CHAIN" && f.location.contains("mystery")),
+        "{:?}",
+        integrity.warnings
+    );
+    fs::remove_dir_all(&root).unwrap();
+}
