@@ -15,7 +15,7 @@ const skip = fixturesSkip
 const CLI = path.join(repoRoot, 'npm', 'cli.js')
 const FIXTURE_ID = 'migration-2025-08-13T11-26-18-516Z'
 const COMMANDS = ['init', 'assess', 'rollback', 'rollback-validate', 'validate', 'count', 'compare', 'regenerate-unified', 'migrate',
-  'backup', 'export', 'bench', 'demo', 'show']
+  'backup', 'export', 'import', 'bench', 'demo', 'show']
 
 /** Runs the CLI (stdin not a terminal, cwd a neutral folder); returns { status, signal, stdout, stderr }. */
 function cli(args, { env = {} } = {}) {
@@ -342,5 +342,24 @@ describe('export, bench, backup --newest', () => {
     exits(cli(['backup', 'verify', 'backups/x', '--newest', '--root', root]), 2, 'a folder and --newest')
     exits(cli(['backup', 'list', '--newest', '--root', root]), 2, 'list --newest')
     assert.match(exits(cli(['backup', 'verify', '--newest', '--root', tmpDir(t)]), 1, 'no backups').stderr, /no complete backup under/)
+  })
+})
+
+describe('import', () => {
+  test('an export of the LevelDB imports into an empty unified store, then only skips; a bad document changes nothing (exit 2)', { skip }, async (t) => {
+    const from = workspace(t, { leveldb: true })
+    const doc = path.join(tmpDir(t, 'lcs-cli-export-'), 'export.json')
+    exits(cli(['export', '--root', from, '--backend', 'leveldb', '--clean', '--out', doc]), 0, 'export --clean')
+    const to = tmpDir(t, 'lcs-cli-import-')
+    const first = exits(cli(['import', doc, '--root', to, '--backend', 'unified-json', '--json']), 0, 'import')
+    assert.deepEqual(JSON.parse(first.stdout).imported, 26)
+    const again = exits(cli(['import', doc, '--root', to, '--backend', 'unified-json', '--json']), 0, 'import again')
+    assert.equal(JSON.parse(again.stdout).skipped, 26)
+    const before = hashTree(to)
+    const bad = path.join(path.dirname(doc), 'bad.json')
+    fs.writeFileSync(bad, JSON.stringify({ contracts: { '97-Broken': { contractName: 'Broken', chainId: 97, address: '0x12' } } }))
+    exits(cli(['import', bad, '--root', to, '--backend', 'unified-json', '--overwrite']), 2, 'a bad document')
+    assertUnchanged(to, before, 'a refused import')
+    exits(cli(['import', '--root', to]), 2, 'no file')
   })
 })

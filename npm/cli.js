@@ -26,6 +26,10 @@ const HELP = {
   --out writes it atomically (and --json then prints a summary). Changes no record (opening LevelDB
   rotates its LOG, as every LevelDB client does).
   Example: lookcoin-state export --backend leveldb --clean --out leveldb-export.json`,
+  import: `lookcoin-state import FILE [--root DIR] [--backend leveldb|unified-json] [--overwrite] [--json]
+  Writes the records of an export document (lookcoin-state export, or the old scripts' exportAll) into
+  the store: all or nothing (every record is checked first), existing records kept unless --overwrite.
+  Example: lookcoin-state import leveldb-export.json --backend leveldb`,
   bench: `lookcoin-state bench [--root DIR] [--backend leveldb|unified-json] [--rounds N]
   The runbook's post-rollback benchmark: reads every record N times (default 5) and writes each once
   through a normal store, on a scratch copy of leveldb/ and deployments/ (the live files are only
@@ -123,6 +127,7 @@ Commands:
   migrate             copy records between LevelDB, unified JSON and legacy JSON
   backup              create | verify | assess | list | prune
   export              the whole store as one export document
+  import              an export document into the store (all or nothing)
   bench               read/write/memory against the runbook's thresholds
   report              rollback | incident: the runbook's reports for an incident
   recover             hashes | args | timestamps: fill lost values from local sources
@@ -178,8 +183,8 @@ async function main(argv) {
   if (args.command === undefined) return args.help ? (usage(), EXIT.ok) : usage('no command given')
   const command = COMMANDS[args.command]
   if (!command) return usage(`unknown command ${args.command}`)
-  // Only `backup`, `migrate`, `report` and `recover` take positional arguments; elsewhere one is a mistake (a root without --root would run on the cwd).
-  if (!['backup', 'migrate', 'report', 'recover'].includes(args.command) && args.positional.length > 0) {
+  // Only `backup`, `migrate`, `report`, `recover` and `import` take positional arguments; elsewhere one is a mistake (a root without --root would run on the cwd).
+  if (!['backup', 'migrate', 'report', 'recover', 'import'].includes(args.command) && args.positional.length > 0) {
     return usage(`unexpected argument ${args.positional[0]} (the project root goes after --root)`)
   }
   if (args.help) {

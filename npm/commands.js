@@ -455,6 +455,25 @@ async function exportStore(args, io) {
   return EXIT.ok
 }
 
+/** An export document into the store (importAll): all or nothing; existing records kept unless --overwrite. */
+async function importStore(args, io) {
+  const [file] = args.positional
+  if (!file) throw new UsageError('usage: lookcoin-state import FILE [--backend B] [--overwrite]')
+  const text = fs.readFileSync(path.resolve(file), 'utf8')
+  const state = await addon.createStateManager(args.backend ?? null, { root: args.root })
+  let result
+  let selection
+  try {
+    selection = state.getBackendSelection()
+    result = await state.importAll(text, Boolean(args.overwrite))
+  } finally {
+    await state.close()
+  }
+  if (args.json) io.json({ ...result, backend: selection.backend, reason: selection.reason })
+  io.line(`✅ Imported ${result.imported} records into ${selection.backend}, ${result.skipped} already there${args.overwrite ? '' : ' (kept; --overwrite replaces them)'}`)
+  return EXIT.ok
+}
+
 function writeFileAtomically(file, content) {
   const tmp = `${file}.${process.pid}.tmp`
   try {
@@ -495,6 +514,7 @@ function need(value, what) {
 const COMMANDS = {
   init,
   export: exportStore,
+  import: importStore,
   bench,
   rollback,
   'rollback-validate': rollbackValidate,
