@@ -405,7 +405,7 @@ fn unified_versions(
     entries
         .iter()
         .filter_map(|(e, _)| e.path.strip_prefix(&prefix).map(|name| (name, &e.path)))
-        .filter(|(name, _)| is_live_file_name(name))
+        .filter(|(name, _)| !name.contains('/') && is_live_file_name(name))
         .map(|(name, rel)| {
             let path = dir.join(rel);
             let parsed = fs::read_to_string(&path)

@@ -372,7 +372,8 @@ fn temp_owner(name: &str) -> Option<i32> {
     rest_numeric.then_some(pid)
 }
 
-fn process_alive(pid: i32) -> bool {
+/// Whether a process with this pid exists (signal 0 probes without sending).
+pub(crate) fn process_alive(pid: i32) -> bool {
     // SAFETY: signal 0 only checks that the process exists; nothing is sent.
     unsafe {
         libc::kill(pid, 0) == 0 || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)

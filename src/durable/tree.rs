@@ -164,8 +164,9 @@ pub struct ScratchDir {
 }
 
 impl ScratchDir {
-    /// Creates `<temp dir>/lookcoin-state-<tag>-<pid>-<n>` with mode 0700.
+    /// Creates `<temp dir>/lookcoin-state-<tag>-<pid>-<n>` with mode 0700, first removing those of `tag` that killed processes left.
     pub fn new(tag: &str) -> Result<ScratchDir> {
+        remove_orphans(tag);
         let counter = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
         let path = std::env::temp_dir().join(format!(
             "lookcoin-state-{tag}-{}-{counter}",
@@ -193,6 +194,23 @@ impl ScratchDir {
         fs::copy(file, &to)
             .map(|_| ())
             .map_err(|e| Error::read_io(file, &e))
+    }
+}
+
+/// Scratch folders of `tag` whose process is gone (a `kill -9` skips `Drop`); best effort, they are only copies.
+fn remove_orphans(tag: &str) {
+    let prefix = format!("lookcoin-state-{tag}-");
+    let Ok(entries) = fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let pid = name
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.split('-').next()?.parse::<i32>().ok());
+        if pid.is_some_and(|pid| !super::process_alive(pid)) {
+            let _ = fs::remove_dir_all(entry.path());
+        }
     }
 }
 
