@@ -50,11 +50,14 @@ pub enum FileDigest {
 
 /// Reads every job's file on up to [`MAX_WORKERS`] threads; results come back in job order.
 pub fn hash_files(jobs: &[HashJob], phase: &'static str, progress: ProgressFn) -> Vec<FileDigest> {
-    let sizes = jobs
+    let sizes: Vec<u64> = jobs
         .iter()
-        .map(|j| std::fs::symlink_metadata(&j.path).map_or(0, |m| m.len()));
-    let tally = Tally::new(phase, jobs.len(), sizes.sum());
-    par_map(jobs, |job, buf| {
+        .map(|j| std::fs::symlink_metadata(&j.path).map_or(0, |m| m.len()))
+        .collect();
+    let tally = Tally::new(phase, jobs.len(), sizes.iter().sum());
+    let mut order: Vec<usize> = (0..jobs.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(sizes[i]));
+    par_map_in(jobs, &order, |job, buf| {
         let mut json = Vec::new();
         let digest = digest_file(job, buf, &mut json);
         if let FileDigest::Read { size, .. } = &digest {
@@ -68,6 +71,16 @@ pub fn hash_files(jobs: &[HashJob], phase: &'static str, progress: ProgressFn) -
 
 /// Runs `f` over `items` on a few threads, each with its own [`CHUNK`]-sized buffer; results in item order.
 pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T, &mut [u8]) -> R + Sync) -> Vec<R> {
+    let order: Vec<usize> = (0..items.len()).collect();
+    par_map_in(items, &order, f)
+}
+
+/// [`par_map`], taking the items in `order` (largest first keeps the last worker from finishing alone on a big file).
+fn par_map_in<T: Sync, R: Send>(
+    items: &[T],
+    order: &[usize],
+    f: impl Fn(&T, &mut [u8]) -> R + Sync,
+) -> Vec<R> {
     let workers = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .clamp(1, MAX_WORKERS)
@@ -78,10 +91,8 @@ pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T, &mut [u8]) -> R + S
         for _ in 0..workers {
             scope.spawn(|| {
                 let mut buf = vec![0u8; CHUNK];
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(item) = items.get(i) else { break };
-                    let out = f(item, &mut buf);
+                while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let out = f(&items[i], &mut buf);
                     results.lock().unwrap_or_else(|p| p.into_inner())[i] = Some(out);
                 }
             });
@@ -91,7 +102,7 @@ pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T, &mut [u8]) -> R + S
         .into_inner()
         .unwrap_or_else(|p| p.into_inner())
         .into_iter()
-        // Every index below items.len() was taken by exactly one worker, and scope joined them.
+        // Every index in `order` was taken by exactly one worker, and scope joined them.
         .map(|r| r.expect("every item mapped"))
         .collect()
 }
