@@ -8,6 +8,8 @@
 //   3. backups and rollback: `cargo bench --bench backup -- --json` (benches/backup.rs: deep verify
 //      vs `sha256sum -c`, create vs `cp -r` + `sha256sum`, the whole rollback vs deep verify, on a
 //      generated ~1 GiB state), then the CLI rollback of fixture copies vs the runbook's shell steps.
+//   4. validation: `cargo bench --bench validate -- --json` (benches/validate.rs: validateState of the
+//      fixture in process, and of a generated 100k-record, 50-chain state in a child process).
 // It only reports: timings are never asserted; it exits 0 unless something errors.
 // Output: a table on stdout and bench/RESULTS.md (generated, never edited by hand).
 // `--quick` (or LOOKCOIN_BENCH_QUICK=1): the backup bench on a ~50 MiB data set instead of 1 GiB,
@@ -475,10 +477,10 @@ async function benchUnified(ctx) {
 // ------------------------------------------------------------------------------------------------
 // 3. Backups and rollback
 
-/** Runs the Rust backup bench (release) and returns its JSON document. */
-function runCargoBench() {
-  const args = ['bench', '--bench', 'backup', '--', '--json'];
-  if (QUICK) args.push('--quick');
+/** Runs a Rust bench (release, `backup` or `validate`) and returns its JSON document. */
+function runCargoBench(name) {
+  const args = ['bench', '--bench', name, '--', '--json'];
+  if (QUICK && name === 'backup') args.push('--quick');
   const r = spawnSync('cargo', args, {
     cwd: REPO,
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -794,6 +796,28 @@ function backupSection(b, cli) {
 // Rows and formatting
 
 /** Ratio = ours p50 / peer p50 (lower is better); target: ratio ≤ target. */
+/** Section 4: `validateState` in process on the fixture and on a generated 100k-record, 50-chain state. */
+function validateSection(v) {
+  const f = v.fixture;
+  const g = v.generated;
+  const yes = (met) => (met ? 'yes' : 'no');
+  const mib = (kib) => `${(kib / 1024).toFixed(1)} MiB`;
+  return [
+    '## 4. Validation (`validateState`, full level)',
+    '',
+    `Command: \`${v.command}\` (benches/validate.rs). Fixture: in process, ${f.runs} runs after ${f.warmUps} warm-ups.`,
+    `Generated: ${g.records} records on ${g.chains} chains, each backend validated in a child process of its own`,
+    '(peak RSS = its `VmHWM`); absolute targets, there is no peer to compare with.',
+    '',
+    '| Case | Backend | p50 ms | p99 ms | First run ms | Peak RSS | Findings | Target | Met? |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...['unified-json', 'leveldb'].map((b) =>
+      `| fixture | ${b} | ${f[b].p50Ms} | ${f[b].p99Ms} | — | — | ${f[b].findings} | p50 ≤ ${f.targetP50Ms} ms | ${yes(f[b].p50Ms <= f.targetP50Ms)} |`),
+    ...['unified-json', 'leveldb'].map((b) =>
+      `| ${g.records} records / ${g.chains} chains | ${b} | ${g[b].p50Ms} | ${g[b].p99Ms} | ${g[b].firstRunMs} | ${mib(g[b].peakRssKiB)} | ${g[b].findings} | ≤ ${g.targetMs} ms | ${yes(g[b].p50Ms <= g.targetMs)} |`),
+  ];
+}
+
 function ratioRow(op, ours, peer, target, opt) {
   const ratio = ours.p50 / peer.p50;
   return {
@@ -900,7 +924,7 @@ async function main() {
 
   const started = Date.now();
   const loadAtStart = os.loadavg();
-  let levelRows, unifiedRows, backupBench, cliRollback;
+  let levelRows, unifiedRows, backupBench, validateBench, cliRollback;
   try {
     console.error('bench: LevelDB section…');
     levelRows = await benchLevelDb(ctx);
@@ -909,7 +933,9 @@ async function main() {
     for (const close of ctx.closers.reverse()) await close();
     ctx.closers = [];
     console.error(`bench: backup section (cargo bench --bench backup${QUICK ? ', quick' : ''})…`);
-    backupBench = runCargoBench();
+    backupBench = runCargoBench('backup');
+    console.error('bench: validation section (cargo bench --bench validate)…');
+    validateBench = runCargoBench('validate');
     console.error('bench: CLI rollback section…');
     cliRollback = benchCliRollback(ctx);
   } finally {
@@ -974,6 +1000,8 @@ async function main() {
       `${(maxRssKiB / 1024).toFixed(1)} MiB (\`process.resourceUsage().maxRSS\`).`,
     '',
     ...backupSection(backupBench, cliRollback),
+    '',
+    ...validateSection(validateBench),
   ].join('\n');
 
   console.log(md);
