@@ -357,6 +357,11 @@ impl StateStore {
         })
     }
 
+    /// Hands every stored entry, decoded or with its decoding error, to `visit` in key order; LevelDB streams them.
+    pub fn visit_raw(&self, visit: &mut dyn FnMut(RawEntry)) -> Result<()> {
+        self.timed(OpKind::Query, |b| b.visit_raw(visit))
+    }
+
     /// Checks every stored entry: decodable, keyed to the chain it claims, well-formed.
     pub fn validate_integrity(&self) -> Result<IntegrityReport> {
         let entries = self.timed(OpKind::Query, |b| b.scan_raw())?;

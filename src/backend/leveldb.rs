@@ -157,6 +157,14 @@ impl Backend for LevelDbBackend {
         Ok(raw_entries(self.scan(None)?))
     }
 
+    fn visit_raw(&self, visit: &mut dyn FnMut(RawEntry)) -> Result<()> {
+        self.with_db(|db| {
+            each_entry(db, &self.dir, None, &mut |key, value| {
+                visit(raw_entry(key, &value))
+            })
+        })
+    }
+
     fn probe(&self) -> Result<()> {
         self.with_db(|db| {
             let mut iter = db.new_iter().map_err(|s| self.status_error(s, "iterate"))?;

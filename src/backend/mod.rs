@@ -85,6 +85,11 @@ pub trait Backend: Send + Sync {
     fn delete(&self, chain_id: u64, name: &str) -> Result<bool>;
     /// Every entry as stored, decodable or not.
     fn scan_raw(&self) -> Result<Vec<RawEntry>>;
+    /// Hands every entry to `visit` in key order; a backend that can stream keeps none of them.
+    fn visit_raw(&self, visit: &mut dyn FnMut(RawEntry)) -> Result<()> {
+        self.scan_raw()?.into_iter().for_each(visit);
+        Ok(())
+    }
     /// Proves the backend can be read right now.
     fn probe(&self) -> Result<()>;
     /// Releases files and locks; later calls fail with `BACKEND_UNAVAILABLE`.

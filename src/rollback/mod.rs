@@ -19,6 +19,7 @@ mod validate;
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 
 pub use assess::{assess_emergency, EmergencyAssessment};
 pub use incident::{interrupted, Incident, JournalEntry};
@@ -30,12 +31,13 @@ pub use templates::{
 };
 pub use validate::{validate_rollback, Check, Expectation, RollbackValidation};
 
-use crate::backend::leveldb::{is_open_here, read_copy};
+use crate::backend::leveldb::{is_open_here, visit_copy};
 use crate::backend::unified::is_live_file_name;
+use crate::backend::RawEntry;
 use crate::backup::{no_progress, verify_backup, RecordCounts, VerifyReport};
 use crate::durable::{self, is_locked_elsewhere, DirLock};
 pub use crate::selection::EMERGENCY_ENV_FILE;
-use crate::store::{QueryOptions, StateStore, StoreConfig, EMERGENCY_STOP_FILE};
+use crate::store::{StateStore, StoreConfig, EMERGENCY_STOP_FILE};
 use crate::time::{iso_from_ms, now_ms};
 use crate::{Error, ErrorCode, Result};
 use steps::Ctx;
@@ -485,29 +487,51 @@ fn validate_through_store(ctx: &Ctx) -> Result<RecordCounts> {
         ));
     }
     store.initialize()?;
-    let live = store.query_contracts(&QueryOptions::default());
+    let mut live = PairDigest::default();
+    let visited = store.visit_raw(&mut |entry| live.add(&entry));
     store.close()?;
-    let live: Vec<(String, Vec<u8>)> = live?
-        .iter()
-        .map(|r| (r.key(), r.to_leveldb_value()))
-        .collect();
-    let backup = read_copy(&ctx.backup_dir.join(crate::backup::LEVELDB_COPY_DIR))?;
-    let wanted: Vec<(String, Vec<u8>)> = backup
-        .iter()
-        .filter_map(|e| {
-            e.record
-                .as_ref()
-                .ok()
-                .map(|r| (e.location.clone(), r.to_leveldb_value()))
-        })
-        .collect();
-    let mut live_sorted = live;
-    live_sorted.sort();
-    if live_sorted != wanted {
+    visited?;
+    let mut backup = PairDigest::default();
+    visit_copy(
+        &ctx.backup_dir.join(crate::backup::LEVELDB_COPY_DIR),
+        &mut |entry| backup.add(&entry),
+    )?;
+    if live.undecodable > 0 || live.pairs != backup.pairs || live.digest() != backup.digest() {
         return Err(Error::new(ErrorCode::MigrationFailed, format!(
-            "leveldb/ read through the store holds {} records, not the backup's {} identical ones", live_sorted.len(), wanted.len())));
+            "leveldb/ read through the store holds {} records ({} undecodable), not the backup's {} identical ones",
+            live.pairs, live.undecodable, backup.pairs)));
     }
-    Ok(RecordCounts::of(&backup))
+    Ok(backup.counts)
+}
+
+/// Decodable records in key order folded into one SHA-256 (key and re-encoded value), so two
+/// databases compare equal without either being held in memory.
+#[derive(Default)]
+struct PairDigest {
+    hasher: Sha256,
+    pairs: u64,
+    undecodable: u64,
+    counts: RecordCounts,
+}
+
+impl PairDigest {
+    fn add(&mut self, entry: &RawEntry) {
+        self.counts.add(entry);
+        match &entry.record {
+            Ok(record) => {
+                self.hasher.update(entry.location.as_bytes());
+                self.hasher.update([0]);
+                self.hasher.update(record.to_leveldb_value());
+                self.hasher.update([b'\n']);
+                self.pairs += 1;
+            }
+            Err(_) => self.undecodable += 1,
+        }
+    }
+
+    fn digest(&self) -> Vec<u8> {
+        self.hasher.clone().finalize().to_vec()
+    }
 }
 
 /// A failure before the swap began: the state is unchanged; the incident is closed as undone.

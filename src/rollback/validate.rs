@@ -8,7 +8,7 @@ use std::time::Instant;
 use serde_json::{json, Value};
 
 use super::incident::{interrupted, newest};
-use crate::backend::leveldb::read_copy;
+use crate::backend::leveldb::visit_copy;
 use crate::backend::{BackendKind, RawEntry};
 use crate::backup::{list_backups, BackupManifest, RecordCounts, MANIFEST_FILE};
 use crate::chains::{ChainMap, DEV_CHAIN_ID};
@@ -104,23 +104,21 @@ fn state_checks(
         format!("{} ({})", selection.kind.as_str(), selection.reason),
     )];
     let started = Instant::now();
-    let entries = read_copy(&root.join("leveldb"));
+    let mut tally = RecordTally::default();
+    let visited = visit_copy(&root.join("leveldb"), &mut |entry| tally.add(entry));
     let read_ms = started.elapsed().as_millis();
-    let entries = match entries {
-        Ok(entries) => entries,
-        Err(e) => {
-            checks.push(check(READ_CHECK, false, e.message));
-            return Ok((checks, None));
-        }
-    };
-    let counts = RecordCounts::of(&entries);
+    if let Err(e) = visited {
+        checks.push(check(READ_CHECK, false, e.message));
+        return Ok((checks, None));
+    }
+    let counts = tally.counts.clone();
     checks.push(check(
         READ_CHECK,
         true,
         format!("{} records read in {read_ms} ms", counts.total),
     ));
     checks.push(count_check(root, expect, &counts));
-    checks.extend(record_checks(&entries));
+    checks.extend(tally.checks());
     Ok((checks, Some(counts)))
 }
 
@@ -194,105 +192,119 @@ fn manifest_records(dir: &Path) -> Option<RecordCounts> {
     manifest
         .and_then(|text| BackupManifest::parse(&text).ok())
         .and_then(|m| m.records)
-        .or_else(|| {
-            read_copy(&dir.join("leveldb/current"))
-                .ok()
-                .map(|e| RecordCounts::of(&e))
-        })
+        .or_else(|| RecordCounts::of_leveldb_copy(&dir.join("leveldb/current")).ok())
 }
 
-/// The checks on the records themselves.
-fn record_checks(entries: &[RawEntry]) -> Vec<Check> {
-    let mut malformed = Vec::new();
-    let mut undecodable = Vec::new();
-    for entry in entries {
-        match &entry.record {
-            Err(e) => undecodable.push(format!("{}: {}", entry.location, e.message)),
-            Ok(r) if entry.expected_chain != Some(r.chain_id) => undecodable.push(format!(
-                "{}: key chain differs from chainId {}",
-                entry.location, r.chain_id
-            )),
-            Ok(r) if r.chain_id != DEV_CHAIN_ID => {
-                if let Err(e) = r.check_for_write(WriteCheck::Strict) {
-                    malformed.push(format!("{}: {}", entry.location, e.message));
-                }
+/// What the record checks gather while the entries stream by: only counts, names and the first few problems are kept.
+#[derive(Default)]
+struct RecordTally {
+    counts: RecordCounts,
+    malformed: Problems,
+    undecodable: Problems,
+    seen: BTreeMap<(u64, String), usize>,
+    by_tier: BTreeMap<&'static str, BTreeSet<u64>>,
+}
+
+impl RecordTally {
+    fn add(&mut self, entry: RawEntry) {
+        self.counts.add(&entry);
+        let record = match &entry.record {
+            Err(e) => {
+                return self
+                    .undecodable
+                    .push(format!("{}: {}", entry.location, e.message))
             }
-            Ok(_) => {}
+            Ok(r) => r,
+        };
+        if entry.expected_chain != Some(record.chain_id) {
+            let why = format!(
+                "{}: key chain differs from chainId {}",
+                entry.location, record.chain_id
+            );
+            return self.undecodable.push(why);
         }
-    }
-    vec![
-        check(
-            "Every production record well-formed",
-            malformed.is_empty(),
-            summary(
-                &malformed,
-                "addresses, hashes and chain ids valid; dev rows reported apart",
-            ),
-        ),
-        check(
-            "State manager operational",
-            undecodable.is_empty(),
-            summary(
-                &undecodable,
-                "every key decodes to a record of its own chain",
-            ),
-        ),
-        cross_network(entries),
-    ]
-}
-
-/// No chain lists one contract twice (qualified and plain name), and contracts on several chains of a tier are named.
-fn cross_network(entries: &[RawEntry]) -> Check {
-    let chains = ChainMap::default();
-    let mut seen: BTreeMap<(u64, String), usize> = BTreeMap::new();
-    let mut by_tier: BTreeMap<&str, BTreeSet<u64>> = BTreeMap::new();
-    for record in entries.iter().filter_map(|e| e.record.as_ref().ok()) {
         if record.chain_id == DEV_CHAIN_ID {
-            continue;
+            return;
         }
-        *seen
-            .entry((
-                record.chain_id,
-                canonical_name(&record.contract_name).to_string(),
-            ))
-            .or_default() += 1;
-        by_tier
-            .entry(chains.tier(record.chain_id).as_str())
+        if let Err(e) = record.check_for_write(WriteCheck::Strict) {
+            self.malformed
+                .push(format!("{}: {}", entry.location, e.message));
+        }
+        let name = canonical_name(&record.contract_name).to_string();
+        *self.seen.entry((record.chain_id, name)).or_default() += 1;
+        let tier = ChainMap::default().tier(record.chain_id).as_str();
+        self.by_tier
+            .entry(tier)
             .or_default()
             .insert(record.chain_id);
     }
-    let twice: Vec<String> = seen
-        .iter()
-        .filter(|(_, n)| **n > 1)
-        .map(|((chain, name), n)| format!("{name} {n}× on chain {chain}"))
-        .collect();
-    let tiers: Vec<String> = by_tier
-        .iter()
-        .map(|(tier, ids)| {
-            format!(
-                "{tier}: {}",
-                ids.iter()
-                    .map(u64::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        })
-        .collect();
-    check(
-        "Cross-network consistency maintained",
-        twice.is_empty(),
-        if twice.is_empty() {
-            format!("one record per contract and chain; {}", tiers.join("; "))
-        } else {
-            format!("duplicates: {}", twice.join(", "))
-        },
-    )
+
+    /// The checks on the records themselves.
+    fn checks(self) -> Vec<Check> {
+        vec![
+            check(
+                "Every production record well-formed",
+                self.malformed.count == 0,
+                self.malformed
+                    .summary("addresses, hashes and chain ids valid; dev rows reported apart"),
+            ),
+            check(
+                "State manager operational",
+                self.undecodable.count == 0,
+                self.undecodable
+                    .summary("every key decodes to a record of its own chain"),
+            ),
+            self.cross_network(),
+        ]
+    }
+
+    /// No chain lists one contract twice (qualified and plain name); the chains of each tier named.
+    fn cross_network(&self) -> Check {
+        let twice: Vec<String> = self
+            .seen
+            .iter()
+            .filter(|(_, n)| **n > 1)
+            .map(|((chain, name), n)| format!("{name} {n}× on chain {chain}"))
+            .collect();
+        let tiers: Vec<String> = self
+            .by_tier
+            .iter()
+            .map(|(tier, ids)| {
+                let ids: Vec<String> = ids.iter().map(u64::to_string).collect();
+                format!("{tier}: {}", ids.join(", "))
+            })
+            .collect();
+        check(
+            "Cross-network consistency maintained",
+            twice.is_empty(),
+            if twice.is_empty() {
+                format!("one record per contract and chain; {}", tiers.join("; "))
+            } else {
+                format!("duplicates: {}", twice.join(", "))
+            },
+        )
+    }
 }
 
-fn summary(problems: &[String], fine: &str) -> String {
-    if problems.is_empty() {
-        return fine.to_string();
+/// How many problems of one kind, and the first three, to show.
+#[derive(Default)]
+struct Problems {
+    count: usize,
+    first: Vec<String>,
+}
+
+impl Problems {
+    fn push(&mut self, problem: String) {
+        self.count += 1;
+        if self.first.len() < 3 {
+            self.first.push(problem);
+        }
     }
-    let shown: Vec<&str> = problems.iter().take(3).map(String::as_str).collect();
-    format!("{} problem(s): {}", problems.len(), shown.join("; "))
+
+    fn summary(&self, fine: &str) -> String {
+        if self.count == 0 {
+            return fine.to_string();
+        }
+        format!("{} problem(s): {}", self.count, self.first.join("; "))
+    }
 }
