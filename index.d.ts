@@ -57,6 +57,10 @@ export interface StateMetrics {
   reads: LatencyStats
   writes: LatencyStats
   queries: LatencyStats
+  /** Unified JSON: reads answered from the cache over all reads of a file (null for LevelDB). */
+  cacheHitRate: number | null
+  cacheHits: number | null
+  cacheMisses: number | null
 }
 
 /** The error every rejection carries. */

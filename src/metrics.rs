@@ -43,6 +43,8 @@ pub struct MetricsSnapshot {
     pub errors: u64,
     /// Failed operations over all operations (0 when none ran).
     pub error_rate: f64,
+    /// (hits, misses) of the backend's read cache; `None` for a backend without one (LevelDB keeps its own).
+    pub cache: Option<(u64, u64)>,
 }
 
 #[derive(Debug, Default)]
@@ -122,6 +124,7 @@ impl Metrics {
             } else {
                 guard.3 as f64 / total as f64
             },
+            cache: None,
         }
     }
 }

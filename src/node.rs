@@ -676,6 +676,13 @@ fn metrics_json(m: &MetricsSnapshot) -> Value {
         "reads": stats(&m.read),
         "writes": stats(&m.write),
         "queries": stats(&m.query),
+        // null for LevelDB, whose block cache is its own; hits over all cached reads otherwise.
+        "cacheHitRate": m.cache.map(|(hits, misses)| {
+            let total = hits + misses;
+            if total == 0 { 0.0 } else { hits as f64 / total as f64 }
+        }),
+        "cacheHits": m.cache.map(|(hits, _)| hits),
+        "cacheMisses": m.cache.map(|(_, misses)| misses),
     })
 }
 

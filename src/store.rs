@@ -381,7 +381,11 @@ impl StateStore {
 
     /// Measured latencies and error counts.
     pub fn metrics(&self) -> MetricsSnapshot {
-        self.metrics.snapshot()
+        let cache = self.backend().ok().and_then(|b| b.cache_stats());
+        MetricsSnapshot {
+            cache,
+            ..self.metrics.snapshot()
+        }
     }
 
     /// Really probes the backend (reads it); `false` when closed or failing.

@@ -246,3 +246,36 @@ fn unified_version(root: &Path) -> u64 {
         .file_version()
         .unwrap()
 }
+
+#[test]
+fn the_cache_hit_rate_counts_reads_answered_without_reading_the_file() {
+    let fx = fixtures_or_skip!();
+    let root = common::temp_dir("cache-rate");
+    common::copy_tree(&fx.join("lookcoin-workspace"), &root);
+    let store = unified_store(&root);
+    store.get_contract(97, "LookCoin").unwrap();
+    store.get_contract(97, "SupplyOracle").unwrap();
+    assert_eq!(
+        store.metrics().cache,
+        Some((1, 1)),
+        "first read misses, the second hits"
+    );
+    // Another writer replaces the file (new inode): the next read must not trust the cache.
+    let path = root.join("deployments/unified/bsctestnet.unified.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    std::fs::write(&path, text).unwrap();
+    store.get_contract(97, "LookCoin").unwrap();
+    assert_eq!(store.metrics().cache, Some((1, 2)));
+    let mut leveldb = StoreConfig::new(&root);
+    leveldb.backend = Some(BackendKind::LevelDb);
+    let other = StateStore::with_env(leveldb, &|_| None).unwrap();
+    other.initialize().unwrap();
+    assert_eq!(
+        other.metrics().cache,
+        None,
+        "LevelDB keeps its own block cache"
+    );
+    other.close().unwrap();
+    std::fs::remove_dir_all(&root).unwrap();
+}

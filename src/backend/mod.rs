@@ -85,6 +85,10 @@ pub trait Backend: Send + Sync {
     fn delete(&self, chain_id: u64, name: &str) -> Result<bool>;
     /// Every entry as stored, decodable or not.
     fn scan_raw(&self) -> Result<Vec<RawEntry>>;
+    /// (hits, misses) of the backend's read cache, for backends that have one.
+    fn cache_stats(&self) -> Option<(u64, u64)> {
+        None
+    }
     /// Hands every entry to `visit` in key order; a backend that can stream keeps none of them.
     fn visit_raw(&self, visit: &mut dyn FnMut(RawEntry)) -> Result<()> {
         self.scan_raw()?.into_iter().for_each(visit);

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -53,6 +54,9 @@ pub struct UnifiedBackend {
     chains: ChainMap,
     lock_timeout: Duration,
     cache: Mutex<HashMap<PathBuf, Cached>>,
+    /// Reads answered from the cache, and reads that had to read the file.
+    hits: AtomicU64,
+    misses: AtomicU64,
 }
 
 impl UnifiedBackend {
@@ -64,6 +68,8 @@ impl UnifiedBackend {
             chains,
             lock_timeout,
             cache: Mutex::new(HashMap::new()),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
         })
     }
 
@@ -101,8 +107,10 @@ impl UnifiedBackend {
             .get(path)
             .filter(|c| c.fingerprint == fingerprint)
         {
+            self.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(Some(hit.file.clone()));
         }
+        self.misses.fetch_add(1, Ordering::Relaxed);
         let text = fs::read_to_string(path).map_err(|e| read_error(path, &e))?;
         let file = Arc::new(UnifiedFile::parse(path, &text)?);
         // Only cache what we read under the fingerprint we saw, so a racing write is re-read.
@@ -119,6 +127,9 @@ impl UnifiedBackend {
         };
         let cache = self.cache_lock();
         let hit = cache.get(path).filter(|c| c.fingerprint == fingerprint);
+        if hit.is_some() {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+        }
         Ok(hit.map(|c| Some(c.file.clone())))
     }
 
@@ -193,6 +204,13 @@ impl Backend for UnifiedBackend {
 
     fn get(&self, chain_id: u64, name: &str) -> Result<Option<ContractRecord>> {
         Ok(self.load_chain(chain_id)?.and_then(|f| f.record(name)))
+    }
+
+    fn cache_stats(&self) -> Option<(u64, u64)> {
+        Some((
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        ))
     }
 
     fn get_if_cached(&self, chain_id: u64, name: &str) -> Option<Option<ContractRecord>> {
