@@ -255,15 +255,19 @@ pub unsafe extern "C" fn lcs_backup_create(
     options_json: *const c_char,
     out_json: *mut *mut c_char,
 ) -> LcsStatus {
-    guard(|| {
-        let out = unsafe { out_param(out_json, "out_json") }?;
-        let root = unsafe { root_arg(root) }?;
-        let options = unsafe { json_arg(options_json, "options_json") }?;
-        let options = CreateOptions::from_json(root.into(), &options)?;
-        let created = create_backup(&options, &no_progress)?;
-        *out = c_string_out(js_json::to_compact(&created.to_json()))?;
-        Ok(())
-    })
+    // SAFETY: the caller's pointers, checked by json_call.
+    unsafe {
+        json_call(
+            root,
+            options_json,
+            "options_json",
+            out_json,
+            |root, options| {
+                let options = CreateOptions::from_json(root.into(), &options)?;
+                Ok(create_backup(&options, &no_progress)?.to_json())
+            },
+        )
+    }
 }
 
 /// Verifies the backup folder `dir` and returns the report as compact JSON (`"status"`:
@@ -314,15 +318,19 @@ pub unsafe extern "C" fn lcs_rollback(
     options_json: *const c_char,
     out_json: *mut *mut c_char,
 ) -> LcsStatus {
-    guard(|| {
-        let out = unsafe { out_param(out_json, "out_json") }?;
-        let root = unsafe { root_arg(root) }?;
-        let options = unsafe { json_arg(options_json, "options_json") }?;
-        let options = RollbackOptions::from_json(root.into(), &options)?;
-        let outcome = emergency_rollback(&options, &|_| {})?;
-        *out = c_string_out(js_json::to_compact(&outcome.to_json()))?;
-        Ok(())
-    })
+    // SAFETY: the caller's pointers, checked by json_call.
+    unsafe {
+        json_call(
+            root,
+            options_json,
+            "options_json",
+            out_json,
+            |root, options| {
+                let options = RollbackOptions::from_json(root.into(), &options)?;
+                Ok(emergency_rollback(&options, &|_| {})?.to_json())
+            },
+        )
+    }
 }
 
 /// Checks the project at `root` after a rollback (writes nothing) and returns `{"ok":…,"checks":[{"name","ok","detail"}],"counts":…,"interrupted":…}` as compact JSON.
@@ -339,15 +347,19 @@ pub unsafe extern "C" fn lcs_rollback_validate(
     expect_json: *const c_char,
     out_json: *mut *mut c_char,
 ) -> LcsStatus {
-    guard(|| {
-        let out = unsafe { out_param(out_json, "out_json") }?;
-        let root = unsafe { root_arg(root) }?;
-        let expect = Expectation::from_json(&unsafe { json_arg(expect_json, "expect_json") }?)?;
-        let env = |name: &str| std::env::var(name).ok();
-        let validation = validate_rollback(Path::new(root), expect, &env)?;
-        *out = c_string_out(js_json::to_compact(&validation.to_json()))?;
-        Ok(())
-    })
+    // SAFETY: the caller's pointers, checked by json_call.
+    unsafe {
+        json_call(
+            root,
+            expect_json,
+            "expect_json",
+            out_json,
+            |root, expect| {
+                let expect = Expectation::from_json(&expect)?;
+                Ok(validate_rollback(Path::new(root), expect, &process_env)?.to_json())
+            },
+        )
+    }
 }
 
 /// Validates the state of the project at `root` (writes nothing) and returns `{"isValid","backend","errors","warnings","info","counts","expectation"}` as compact JSON; every finding has `code`, `severity`, `location` and `message`.
@@ -364,16 +376,19 @@ pub unsafe extern "C" fn lcs_validate(
     options_json: *const c_char,
     out_json: *mut *mut c_char,
 ) -> LcsStatus {
-    guard(|| {
-        let out = unsafe { out_param(out_json, "out_json") }?;
-        let root = unsafe { root_arg(root) }?;
-        let options = unsafe { json_arg(options_json, "options_json") }?;
-        let options = ValidateOptions::from_json(root.into(), &options)?;
-        let env = |name: &str| std::env::var(name).ok();
-        let report = validate_state(&options, &env)?;
-        *out = c_string_out(js_json::to_compact(&report.to_json()))?;
-        Ok(())
-    })
+    // SAFETY: the caller's pointers, checked by json_call.
+    unsafe {
+        json_call(
+            root,
+            options_json,
+            "options_json",
+            out_json,
+            |root, options| {
+                let options = ValidateOptions::from_json(root.into(), &options)?;
+                Ok(validate_state(&options, &process_env)?.to_json())
+            },
+        )
+    }
 }
 
 /// Compares the LevelDB of the project at `root` with its live unified files, per (chainId, canonical name), and returns the comparison as compact JSON (`"matched"`, `"differs"` with both values of each differing field, `"missingInUnified"`, `"missingInLevelDB"`, `"summary"`). Writes nothing.
@@ -389,33 +404,19 @@ pub unsafe extern "C" fn lcs_compare(
     options_json: *const c_char,
     out_json: *mut *mut c_char,
 ) -> LcsStatus {
-    guard(|| {
-        let out = unsafe { out_param(out_json, "out_json") }?;
-        let root = unsafe { root_arg(root) }?;
-        let options = unsafe { json_arg(options_json, "options_json") }?;
-        let dir = match &options {
-            Value::Null => None,
-            Value::Object(map) if map.keys().all(|k| k == "leveldbDir") => {
-                match map.get("leveldbDir") {
-                    None | Some(Value::Null) => None,
-                    Some(Value::String(dir)) if !dir.is_empty() => Some(Path::new(dir)),
-                    Some(other) => {
-                        return Err(validation(format!(
-                            "leveldbDir must be a path string, got {other}"
-                        )))
-                    }
-                }
-            }
-            other => {
-                return Err(validation(format!(
-                    "options_json must be null or {{\"leveldbDir\": …}}, got {other}"
-                )))
-            }
-        };
-        let comparison = compare_backends(Path::new(root), dir)?;
-        *out = c_string_out(js_json::to_compact(&comparison.to_json()))?;
-        Ok(())
-    })
+    // SAFETY: the caller's pointers, checked by json_call.
+    unsafe {
+        json_call(
+            root,
+            options_json,
+            "options_json",
+            out_json,
+            |root, options| {
+                let dir = leveldb_dir_option(&options)?;
+                Ok(compare_backends(Path::new(root), dir.map(Path::new))?.to_json())
+            },
+        )
+    }
 }
 
 /// Frees a string returned by this library. NULL is a no-op.
@@ -524,6 +525,49 @@ unsafe fn arg_str<'a>(ptr: *const c_char, what: &str) -> Result<&'a str> {
     let text = unsafe { CStr::from_ptr(ptr) };
     text.to_str()
         .map_err(|e| invalid(format!("{what} is not valid UTF-8 ({e})")))
+}
+
+/// The shape of every JSON-in, JSON-out call: checks `out_json` and `root`, parses the optional
+/// JSON argument (NULL is `null`), runs `call` and hands its result back as compact JSON.
+unsafe fn json_call(
+    root: *const c_char,
+    arg: *const c_char,
+    arg_name: &str,
+    out_json: *mut *mut c_char,
+    call: impl FnOnce(&str, Value) -> Result<Value>,
+) -> LcsStatus {
+    guard(|| {
+        let out = unsafe { out_param(out_json, "out_json") }?;
+        let root = unsafe { root_arg(root) }?;
+        let arg = unsafe { json_arg(arg, arg_name) }?;
+        *out = c_string_out(js_json::to_compact(&call(root, arg)?))?;
+        Ok(())
+    })
+}
+
+/// `lcs_compare`'s options: `null` or `{"leveldbDir": "…"}`.
+fn leveldb_dir_option(options: &Value) -> Result<Option<&str>> {
+    let map = match options {
+        Value::Null => return Ok(None),
+        Value::Object(map) if map.keys().all(|k| k == "leveldbDir") => map,
+        other => {
+            return Err(validation(format!(
+                "options_json must be null or {{\"leveldbDir\": …}}, got {other}"
+            )))
+        }
+    };
+    match map.get("leveldbDir") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(dir)) if !dir.is_empty() => Ok(Some(dir)),
+        Some(other) => Err(validation(format!(
+            "leveldbDir must be a path string, got {other}"
+        ))),
+    }
+}
+
+/// The process environment, for backend selection.
+fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
 }
 
 /// A project root argument: non-NULL, UTF-8, not empty.
