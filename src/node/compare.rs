@@ -7,9 +7,9 @@ use napi::Env;
 use napi_derive::napi;
 use serde_json::{Map, Value};
 
-use super::args::{path_value, root_only};
+use super::args::path_value;
 use super::invalid_arg;
-use super::job::{Job, JobTask};
+use super::job::{process_env, root_task, JobTask};
 use crate::backend::BackendKind;
 use crate::compare;
 
@@ -19,31 +19,26 @@ use crate::compare;
     ts_return_type = "Promise<ContractCounts>"
 )]
 pub fn count_contracts(env: Env, options: Unknown) -> AsyncTask<JobTask> {
-    let parsed = root_only(options, "countContracts", &["backend", "leveldbDir"]).and_then(
-        |(root, values)| {
-            let backend = match values.get("backend") {
-                None | Some(Value::Null) => None,
-                Some(Value::String(name)) => Some(BackendKind::parse(name)?),
-                Some(other) => {
-                    return Err(invalid_arg(&format!(
-                        "backend must be a string, got {other}"
-                    )))
-                }
+    let keys = ["backend", "leveldbDir"];
+    root_task(&env, options, "countContracts", &keys, |root, values| {
+        let backend = match values.get("backend") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(name)) => Some(BackendKind::parse(name)?),
+            Some(other) => {
+                return Err(invalid_arg(&format!(
+                    "backend must be a string, got {other}"
+                )))
+            }
+        };
+        let dir = optional_path(&values, "leveldbDir")?;
+        Ok(Box::new(move |_| {
+            let counts = match dir {
+                Some(dir) => compare::count_leveldb_dir(&dir),
+                None => compare::count_contracts(&root, backend, &process_env),
             };
-            let dir = optional_path(&values, "leveldbDir")?;
-            let job: Job = Box::new(move |_| {
-                let counts = match dir {
-                    Some(dir) => compare::count_leveldb_dir(&dir),
-                    None => {
-                        compare::count_contracts(&root, backend, &|name| std::env::var(name).ok())
-                    }
-                };
-                counts.map(|c| c.to_json())
-            });
-            Ok((job, None))
-        },
-    );
-    AsyncTask::new(JobTask::new(&env, parsed))
+            counts.map(|c| c.to_json())
+        }))
+    })
 }
 
 /// LevelDB against the live unified files, per (chainId, canonical name); reads only.
@@ -52,15 +47,18 @@ pub fn count_contracts(env: Env, options: Unknown) -> AsyncTask<JobTask> {
     ts_return_type = "Promise<BackendComparison>"
 )]
 pub fn compare_backends(env: Env, options: Unknown) -> AsyncTask<JobTask> {
-    let parsed =
-        root_only(options, "compareBackends", &["leveldbDir"]).and_then(|(root, values)| {
+    root_task(
+        &env,
+        options,
+        "compareBackends",
+        &["leveldbDir"],
+        |root, values| {
             let dir = optional_path(&values, "leveldbDir")?;
-            let job: Job = Box::new(move |_| {
+            Ok(Box::new(move |_| {
                 compare::compare_backends(&root, dir.as_deref()).map(|c| c.to_json())
-            });
-            Ok((job, None))
-        });
-    AsyncTask::new(JobTask::new(&env, parsed))
+            }))
+        },
+    )
 }
 
 fn optional_path(values: &Map<String, Value>, key: &str) -> crate::Result<Option<PathBuf>> {

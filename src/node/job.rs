@@ -1,8 +1,13 @@
 //! The task behind the file-level functions (backups, rollback): a job run off the JS
 //! thread, the sink its progress goes to, and its result handed to JS as JSON.
 
+use std::path::PathBuf;
+
+use napi::bindgen_prelude::{AsyncTask, Unknown};
 use napi::{Env, Task};
-use serde_json::Value;
+use serde_json::{Map, Value};
+
+use super::args::root_only;
 
 use super::progress::{ProgressCallback, ProgressSink};
 use super::{to_js_error, Reply};
@@ -90,4 +95,24 @@ impl JobTask {
         let output = self.compute()?;
         self.resolve(env, output)
     }
+}
+
+/// The task of a function taking `{ root, …keys }` and reporting no progress: `make` turns the
+/// root and the other option values into the job, or refuses them (`VALIDATION_FAILED` before
+/// any file is touched).
+pub(super) fn root_task(
+    env: &Env,
+    options: Unknown,
+    js_name: &str,
+    keys: &[&str],
+    make: impl FnOnce(PathBuf, Map<String, Value>) -> crate::Result<Job>,
+) -> AsyncTask<JobTask> {
+    let parsed = root_only(options, js_name, keys)
+        .and_then(|(root, values)| Ok((make(root, values)?, None)));
+    AsyncTask::new(JobTask::new(env, parsed))
+}
+
+/// The process environment, for backend selection.
+pub(super) fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
 }

@@ -6,8 +6,7 @@ use napi::Env;
 use napi_derive::napi;
 use serde_json::Value;
 
-use super::args::root_only;
-use super::job::{Job, JobTask};
+use super::job::{root_task, JobTask};
 use crate::migrate::{MigrateOptions, Migration};
 
 /// LevelDB → unified JSON, merged into existing files (after a backup unless `dryRun`).
@@ -59,11 +58,16 @@ fn migration_task(
     migration: Migration,
     js_name: &str,
 ) -> AsyncTask<JobTask> {
-    let parsed =
-        root_only(options, js_name, migration.option_names()).and_then(|(root, values)| {
+    root_task(
+        env,
+        options,
+        js_name,
+        migration.option_names(),
+        |root, values| {
             let options = MigrateOptions::from_json(migration, &Value::Object(values))?;
-            let job: Job = Box::new(move |_| migration.run(&root, &options).map(|r| r.to_json()));
-            Ok((job, None))
-        });
-    AsyncTask::new(JobTask::new(env, parsed))
+            Ok(Box::new(move |_| {
+                migration.run(&root, &options).map(|r| r.to_json())
+            }))
+        },
+    )
 }

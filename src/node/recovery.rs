@@ -7,8 +7,7 @@ use napi::Env;
 use napi_derive::napi;
 use serde_json::Value;
 
-use super::args::root_only;
-use super::job::{Job, JobTask};
+use super::job::{process_env, root_task, JobTask};
 use crate::recovery::{self, RecoverOptions};
 use crate::rollback::{self, ReportOptions};
 
@@ -46,11 +45,11 @@ pub fn recover_constructor_args(env: Env, options: Unknown) -> AsyncTask<JobTask
     ts_return_type = "Promise<TimestampValidation>"
 )]
 pub fn validate_timestamps(env: Env, options: Unknown) -> AsyncTask<JobTask> {
-    let parsed = root_only(options, "validateTimestamps", &[]).map(|(root, _)| {
-        let job: Job = Box::new(move |_| recovery::validate_timestamps(&root).map(|r| r.to_json()));
-        (job, None)
-    });
-    AsyncTask::new(JobTask::new(&env, parsed))
+    root_task(&env, options, "validateTimestamps", &[], |root, _| {
+        Ok(Box::new(move |_| {
+            recovery::validate_timestamps(&root).map(|r| r.to_json())
+        }))
+    })
 }
 
 /// The runbook's post-rollback validation report (Markdown and JSON) of an incident; written into its folder only with `write`.
@@ -85,23 +84,24 @@ type Report = fn(
 
 /// The task of one recovery; bad options reject with `VALIDATION_FAILED` before any file is touched.
 fn recovery_task(env: &Env, options: Unknown, js_name: &str, run: Recover) -> AsyncTask<JobTask> {
-    let parsed = root_only(options, js_name, &["dryRun"]).and_then(|(root, values)| {
+    root_task(env, options, js_name, &["dryRun"], |root, values| {
         let options = RecoverOptions::from_json(&Value::Object(values))?;
-        let job: Job = Box::new(move |_| run(&root, &options).map(|r| r.to_json()));
-        Ok((job, None))
-    });
-    AsyncTask::new(JobTask::new(env, parsed))
+        Ok(Box::new(move |_| run(&root, &options).map(|r| r.to_json())))
+    })
 }
 
 /// The task of one report; bad options reject with `VALIDATION_FAILED` before any file is touched.
 fn report_task(env: &Env, options: Unknown, js_name: &str, run: Report) -> AsyncTask<JobTask> {
-    let parsed =
-        root_only(options, js_name, &["incidentId", "write"]).and_then(|(root, values)| {
+    root_task(
+        env,
+        options,
+        js_name,
+        &["incidentId", "write"],
+        |root, values| {
             let options = ReportOptions::from_json(&Value::Object(values))?;
-            let job: Job = Box::new(move |_| {
-                run(&root, &options, &|name| std::env::var(name).ok()).map(|r| r.to_json())
-            });
-            Ok((job, None))
-        });
-    AsyncTask::new(JobTask::new(env, parsed))
+            Ok(Box::new(move |_| {
+                run(&root, &options, &process_env).map(|r| r.to_json())
+            }))
+        },
+    )
 }

@@ -7,8 +7,8 @@ use napi::Env;
 use napi_derive::napi;
 use serde_json::Value;
 
-use super::args::{bool_option, path_value, required, root_only};
-use super::job::{Job, JobTask, Parsed, Reporter};
+use super::args::{bool_option, path_value, required};
+use super::job::{process_env, root_task, Job, JobTask, Parsed, Reporter};
 use crate::rollback::{self, Expectation, RollbackOptions};
 use crate::validate::{self, ValidateOptions};
 
@@ -27,7 +27,18 @@ pub fn emergency_rollback(env: Env, options: Unknown) -> AsyncTask<JobTask> {
     ts_return_type = "Promise<RollbackValidation>"
 )]
 pub fn validate_rollback(env: Env, options: Unknown) -> AsyncTask<JobTask> {
-    AsyncTask::new(JobTask::new(&env, validate_args(options)))
+    root_task(
+        &env,
+        options,
+        "validateRollback",
+        &["expect"],
+        |root, values| {
+            let expect = Expectation::from_json(values.get("expect").unwrap_or(&Value::Null))?;
+            Ok(Box::new(move |_| {
+                rollback::validate_rollback(&root, expect, &process_env).map(|v| v.to_json())
+            }))
+        },
+    )
 }
 
 /// The runbook's assessment and decision; reads only.
@@ -36,12 +47,11 @@ pub fn validate_rollback(env: Env, options: Unknown) -> AsyncTask<JobTask> {
     ts_return_type = "Promise<EmergencyAssessment>"
 )]
 pub fn assess_emergency(env: Env, options: Unknown) -> AsyncTask<JobTask> {
-    let parsed = root_only(options, "assessEmergency", &[]).map(|(root, _)| {
-        let job: Job =
-            Box::new(move |_| rollback::assess_emergency(&root, &env_var).map(|a| a.to_json()));
-        (job, None)
-    });
-    AsyncTask::new(JobTask::new(&env, parsed))
+    root_task(&env, options, "assessEmergency", &[], |root, _| {
+        Ok(Box::new(move |_| {
+            rollback::assess_emergency(&root, &process_env).map(|a| a.to_json())
+        }))
+    })
 }
 
 /// Rebuilds the unified JSON files from LevelDB (after a backup), keeping their other sections.
@@ -50,13 +60,18 @@ pub fn assess_emergency(env: Env, options: Unknown) -> AsyncTask<JobTask> {
     ts_return_type = "Promise<RegenerateReport>"
 )]
 pub fn regenerate_unified(env: Env, options: Unknown) -> AsyncTask<JobTask> {
-    let parsed = root_only(options, "regenerateUnified", &["dryRun"]).and_then(|(root, values)| {
-        let dry_run = bool_option(&values, "dryRun", false)?;
-        let job: Job =
-            Box::new(move |_| rollback::regenerate_unified(&root, dry_run).map(|r| r.to_json()));
-        Ok((job, None))
-    });
-    AsyncTask::new(JobTask::new(&env, parsed))
+    root_task(
+        &env,
+        options,
+        "regenerateUnified",
+        &["dryRun"],
+        |root, values| {
+            let dry_run = bool_option(&values, "dryRun", false)?;
+            Ok(Box::new(move |_| {
+                rollback::regenerate_unified(&root, dry_run).map(|r| r.to_json())
+            }))
+        },
+    )
 }
 
 /// validateState: record and unified-file rules, cross-network consistency, counts; reads only.
@@ -65,20 +80,13 @@ pub fn regenerate_unified(env: Env, options: Unknown) -> AsyncTask<JobTask> {
     ts_return_type = "Promise<StateValidation>"
 )]
 pub fn validate_state(env: Env, options: Unknown) -> AsyncTask<JobTask> {
-    let parsed = root_only(options, "validateState", &["backend", "level", "expect"]).and_then(
-        |(root, values)| {
-            let options = ValidateOptions::from_json(root, &Value::Object(values))?;
-            let job: Job = Box::new(move |_| {
-                validate::validate_state(&options, &env_var).map(|r| r.to_json())
-            });
-            Ok((job, None))
-        },
-    );
-    AsyncTask::new(JobTask::new(&env, parsed))
-}
-
-fn env_var(name: &str) -> Option<String> {
-    std::env::var(name).ok()
+    let keys = ["backend", "level", "expect"];
+    root_task(&env, options, "validateState", &keys, |root, values| {
+        let options = ValidateOptions::from_json(root, &Value::Object(values))?;
+        Ok(Box::new(move |_| {
+            validate::validate_state(&options, &process_env).map(|r| r.to_json())
+        }))
+    })
 }
 
 fn rollback_args(options: Unknown<'_>) -> Parsed<'_> {
@@ -89,13 +97,4 @@ fn rollback_args(options: Unknown<'_>) -> Parsed<'_> {
         rollback::emergency_rollback(&options, &|e| r.step(e)).map(|o| o.to_json())
     });
     Ok((job, o.on_progress))
-}
-
-fn validate_args(options: Unknown<'_>) -> Parsed<'_> {
-    let (root, values) = root_only(options, "validateRollback", &["expect"])?;
-    let expect = Expectation::from_json(values.get("expect").unwrap_or(&Value::Null))?;
-    let job: Job = Box::new(move |_| {
-        rollback::validate_rollback(&root, expect, &env_var).map(|v| v.to_json())
-    });
-    Ok((job, None))
 }
