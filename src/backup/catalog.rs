@@ -1,6 +1,5 @@
 //! The backups of a project as a whole: list them, score one, prune old ones.
 
-use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -9,12 +8,8 @@ use serde_json::{json, Value};
 use super::manifest::{BackupManifest, RecordCounts, MANIFEST_FILE};
 use super::verify::{verify_backup, VerifyReport, VerifyStatus};
 use super::{no_progress, BACKUPS_DIR};
-use crate::backend::unified::is_live_file_name;
-use crate::chains::DEV_CHAIN_ID;
 use crate::durable::{self, DirLock};
-use crate::record::canonical_name;
 use crate::time::{ms_from_dashed_suffix, now_ms};
-use crate::unified::UnifiedFile;
 use crate::{Error, ErrorCode, Result};
 
 /// Where incidents keep their logs, under the project root.
@@ -302,24 +297,9 @@ pub(crate) fn live_production_count(root: &Path) -> Option<u64> {
             .ok()
             .map(|c| c.production);
     }
-    let dir = root.join("deployments/unified");
-    let mut seen = BTreeSet::new();
-    for entry in fs::read_dir(&dir).ok()?.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !is_live_file_name(&name) {
-            continue;
-        }
-        let text = fs::read_to_string(entry.path()).ok()?;
-        for record in UnifiedFile::parse(&entry.path(), &text).ok()?.records() {
-            if record.chain_id != DEV_CHAIN_ID {
-                seen.insert((
-                    record.chain_id,
-                    canonical_name(&record.contract_name).to_string(),
-                ));
-            }
-        }
-    }
-    Some(seen.len() as u64)
+    crate::compare::count_unified_dir(&root.join("deployments/unified"))
+        .ok()
+        .map(|c| c.production)
 }
 
 /// What `pruneBackups` should do.
