@@ -194,6 +194,7 @@ fn child(args: &[String]) -> AnyResult<Value> {
                 kind: "manual".into(),
                 label: Some("benchmark".into()),
                 include_unified_history: true,
+                ..Default::default()
             };
             let created = create_backup(&options, &progress)?;
             let total = ms();
@@ -1010,6 +1011,7 @@ fn generate(spec: Spec, state: &Path) -> AnyResult<Value> {
             kind: "migration".into(),
             label: Some("benchmark state before the move to unified JSON".into()),
             include_unified_history: true,
+            ..Default::default()
         },
         &no_progress,
     )?;

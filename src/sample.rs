@@ -160,6 +160,7 @@ pub fn create_sample_workspace(root: &Path) -> Result<()> {
         kind: "migration".into(),
         label: Some("sample workspace: LevelDB before the move to unified JSON".into()),
         include_unified_history: false,
+        ..Default::default()
     };
     let backup = create_backup(&options, &no_progress)?;
     durable::remove_tree(&leveldb_dir)?;

@@ -33,6 +33,7 @@ fn options(root: &Path, kind: &str) -> CreateOptions {
         kind: kind.into(),
         label: None,
         include_unified_history: false,
+        ..Default::default()
     }
 }
 
@@ -137,6 +138,44 @@ fn a_new_backup_passes_sha256sum_and_deep_verification() {
     assert_eq!(report.status, VerifyStatus::Passed, "{:?}", report.problems);
     assert_eq!(report.rollback_ready, Some(true));
     assert_eq!(report.counts.ok, m["totalFiles"].as_u64().unwrap());
+}
+
+#[test]
+fn the_manifest_keeps_a_digest_of_the_keys_and_other_keys_with_the_same_counts_are_refused() {
+    let fixtures = fixtures_or_skip!();
+    let root = workspace_with_leveldb(&fixtures, "keys-digest");
+    let created = create_backup(&options(&root, "manual"), &no_progress).unwrap();
+    let digest = created.manifest["records"]["keysDigest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(digest.len(), 32, "128 bits in hex");
+    assert_eq!(
+        deep(&created.path).records.unwrap().keys_digest,
+        u128::from_str_radix(&digest, 16).ok()
+    );
+
+    // Same counts per chain, other keys: only the digest tells.
+    let path = created.path.join("BACKUP_MANIFEST.json");
+    let text = fs::read_to_string(&path).unwrap();
+    let flipped = format!(
+        "{}{}",
+        if digest.starts_with('0') { "1" } else { "0" },
+        &digest[1..]
+    );
+    fs::write(&path, text.replace(&digest, &flipped)).unwrap();
+    let report = deep_unchanged(&created.path);
+    let mismatch = report
+        .problems
+        .iter()
+        .find(|p| p.kind == ProblemKind::CountMismatch)
+        .expect("a count mismatch");
+    assert!(
+        mismatch.reason.contains("not the same keys"),
+        "{}",
+        mismatch.reason
+    );
+    assert_eq!(report.status, VerifyStatus::Failed);
 }
 
 #[test]

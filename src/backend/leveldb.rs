@@ -9,7 +9,7 @@ use rusty_leveldb::{LdbIterator, Options, Status, StatusCode, WriteBatch, DB};
 
 use super::leveldb_env::SyncedEnv;
 use super::{closed_error, Backend, BackendKind, RawEntry};
-use crate::durable::{FileLock, ScratchDir};
+use crate::durable::{FileLock, FileStamp, ScratchDir};
 use crate::record::{chain_key_range, contract_key, parse_key, ContractRecord};
 use crate::{Error, ErrorCode, Result};
 
@@ -246,6 +246,27 @@ pub fn visit_copy(dir: &Path, visit: &mut dyn FnMut(RawEntry)) -> Result<()> {
         visit(raw_entry(key, &value))
     })?;
     db.close().map_err(|s| status_to_error(dir, s, "close"))
+}
+
+/// The identity of every data file of a LevelDB folder. Any write changes it (the log grows,
+/// tables come and go), so counts read under one stamp still hold while the stamp is equal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LevelDbStamp(Vec<(String, FileStamp)>);
+
+impl LevelDbStamp {
+    /// Stamps the data files in `dir` (lock and info logs aside), sorted by name.
+    pub fn of(dir: &Path) -> Result<LevelDbStamp> {
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(|e| Error::read_io(dir, &e))? {
+            let entry = entry.map_err(|e| Error::read_io(dir, &e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !NOT_DATA.contains(&name.as_str()) {
+                files.push((name, FileStamp::read(&entry.path())?));
+            }
+        }
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(LevelDbStamp(files))
+    }
 }
 
 /// Whether this process has the LevelDB in `dir` open (through some store).

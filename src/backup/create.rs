@@ -9,13 +9,13 @@ use std::time::Instant;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::hashing::{hex, par_map, Tally};
+use super::hashing::{hex, par_map, stream_sha256, Tally};
 use super::manifest::{RecordCounts, FORMAT_VERSION, MANIFEST_FILE};
 use super::sums::{self, SumEntry};
 use super::{
     ProgressFn, BACKUPS_DIR, LEGACY_COPY_DIR, LEVELDB_COPY_DIR, SUMS_FILE, UNIFIED_COPY_DIR,
 };
-use crate::backend::leveldb::{with_quiesced, NOT_DATA};
+use crate::backend::leveldb::{with_quiesced, LevelDbStamp, NOT_DATA};
 use crate::backend::unified::is_live_file_name;
 use crate::durable::{self, DirLock};
 use crate::time::{dashed_stamp, iso_from_ms, now_ms};
@@ -23,7 +23,7 @@ use crate::unified::UnifiedFile;
 use crate::{Error, ErrorCode, Result};
 
 /// What to back up and how to name it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct CreateOptions {
     /// The project root (holds `leveldb/`, `deployments/`, `backups/`).
     pub root: PathBuf,
@@ -33,6 +33,20 @@ pub struct CreateOptions {
     pub label: Option<String>,
     /// Also copy the unified files' history (`*.backup-*`, `deployments/unified/backups/`).
     pub include_unified_history: bool,
+    /// Cheaper ways to take the LevelDB, for the rollback's own backup.
+    pub leveldb: LevelDbShortcuts,
+}
+
+/// Ways to back up a LevelDB without copying and re-reading all of it.
+#[derive(Debug, Clone, Default)]
+pub struct LevelDbShortcuts {
+    /// Hard-link the table files instead of copying them. LevelDB never rewrites a table, so
+    /// the backup's bytes cannot change through the database; but the two share their disk
+    /// blocks, so this guards against a bad rollback, not against a failing disk.
+    pub link_tables: bool,
+    /// Record counts already read from exactly these files: used for the manifest when the
+    /// folder's stamp is still the same, instead of reading the copy again.
+    pub known_records: Option<(LevelDbStamp, RecordCounts)>,
 }
 
 /// A finished backup.
@@ -64,8 +78,7 @@ impl CreateOptions {
         let mut out = CreateOptions {
             root,
             kind: "manual".into(),
-            label: None,
-            include_unified_history: false,
+            ..Default::default()
         };
         let empty = Map::new();
         let map = match options {
@@ -106,10 +119,11 @@ fn bad_option(message: String) -> Error {
     Error::new(ErrorCode::ValidationFailed, message)
 }
 
-/// One file to copy: where from, and its path inside the backup.
+/// One file to copy: where from, its path inside the backup, and whether a hard link will do.
 struct Source {
     from: PathBuf,
     rel: String,
+    link: bool,
 }
 
 /// Creates a backup of `options.root` and returns it once its manifest is durable.
@@ -144,7 +158,18 @@ fn create_locked(
     progress: ProgressFn,
 ) -> Result<CreatedBackup> {
     let started = Instant::now();
-    let sources = collect_sources(&options.root, options.include_unified_history)?;
+    let mut sources = collect_sources(&options.root, options.include_unified_history)?;
+    if options.leveldb.link_tables {
+        for source in &mut sources {
+            source.link = is_table(&source.rel);
+        }
+    }
+    let known_records = match &options.leveldb.known_records {
+        Some((stamp, counts)) if LevelDbStamp::of(&options.root.join("leveldb"))? == *stamp => {
+            Some(counts.clone())
+        }
+        _ => None,
+    };
     if sources.is_empty() {
         return Err(Error::new(
             ErrorCode::NotFound,
@@ -160,7 +185,15 @@ fn create_locked(
     let dir = backups.join(&id);
     durable::create_dir_new(&dir)?;
     let result = fill(&dir, &sources, progress).and_then(|entries| {
-        let manifest = manifest(options, &id, created_ms, &dir, &entries, started);
+        let manifest = manifest(
+            options,
+            &id,
+            created_ms,
+            &dir,
+            &entries,
+            known_records,
+            started,
+        );
         commit(&dir, &entries, &manifest)?;
         Ok(CreatedBackup {
             path: dir.clone(),
@@ -213,6 +246,7 @@ fn add_files(
             out.push(Source {
                 from: path,
                 rel: format!("{rel_dir}/{name}"),
+                link: false,
             });
         }
     }
@@ -226,7 +260,11 @@ fn add_tree(dir: &Path, rel_dir: &str, out: &mut Vec<Source>) -> Result<()> {
         if is_dir {
             add_tree(&path, &rel, out)?;
         } else if !name.starts_with('.') {
-            out.push(Source { from: path, rel });
+            out.push(Source {
+                from: path,
+                rel,
+                link: false,
+            });
         }
     }
     Ok(())
@@ -278,12 +316,8 @@ fn fill(dir: &Path, sources: &[Source], progress: ProgressFn) -> Result<Vec<(Sum
         .sum();
     let tally = Tally::new("copy", sources.len(), bytes_total);
     let copied = par_map(sources, |source, buf| {
-        let mut hasher = Sha256::new();
-        let size = durable::copy_file_new(&source.from, &dir.join(&source.rel), buf, &mut |c| {
-            hasher.update(c)
-        })?;
+        let (sha256, size) = take_file(source, &dir.join(&source.rel), buf)?;
         tally.add(size, progress);
-        let sha256 = hex(&hasher.finalize());
         Ok((
             SumEntry {
                 sha256,
@@ -297,6 +331,22 @@ fn fill(dir: &Path, sources: &[Source], progress: ProgressFn) -> Result<Vec<(Sum
         durable::sync_dir(folder)?;
     }
     Ok(entries)
+}
+
+/// Puts one source at `to` and returns its SHA-256 and size: a hard link hashed by reading the
+/// backup's own file, else a copy hashed on the way.
+fn take_file(source: &Source, to: &Path, buf: &mut [u8]) -> Result<(String, u64)> {
+    if source.link && durable::hard_link_new(&source.from, to)? {
+        let file = fs::File::open(to).map_err(|e| Error::read_io(to, &e))?;
+        return stream_sha256(file, buf, None).map_err(|e| Error::read_io(to, &e));
+    }
+    let mut hasher = Sha256::new();
+    let size = durable::copy_file_new(&source.from, to, buf, &mut |c| hasher.update(c))?;
+    Ok((hex(&hasher.finalize()), size))
+}
+
+fn is_table(rel: &str) -> bool {
+    rel.starts_with(LEVELDB_COPY_DIR) && (rel.ends_with(".ldb") || rel.ends_with(".sst"))
 }
 
 /// Writes `SHA256SUMS`, then the manifest: the commit point.
@@ -321,10 +371,11 @@ fn manifest(
     created_ms: u64,
     dir: &Path,
     entries: &[(SumEntry, u64)],
+    known_records: Option<RecordCounts>,
     started: Instant,
 ) -> Value {
     let mut warnings = Vec::new();
-    let records = leveldb_records(dir, &mut warnings);
+    let records = known_records.or_else(|| leveldb_records(dir, &mut warnings));
     let versions = unified_versions(dir, entries, &mut warnings);
     let checksums: Map<String, Value> = entries
         .iter()

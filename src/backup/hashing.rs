@@ -13,6 +13,7 @@ use std::sync::Mutex;
 use sha2::{Digest, Sha256};
 
 use super::{Progress, ProgressFn};
+use crate::durable::FileStamp;
 
 /// Read size per call; large enough that syscalls do not dominate.
 const CHUNK: usize = 1 << 20;
@@ -41,6 +42,8 @@ pub enum FileDigest {
         size: u64,
         /// The JSON parse error, when parsing was asked for and failed.
         json_error: Option<String>,
+        /// The file's identity once read: a later check that it still matches proves the bytes are the ones hashed.
+        stamp: FileStamp,
     },
     /// No such file.
     Missing,
@@ -158,26 +161,27 @@ fn digest_file(job: &HashJob, buf: &mut [u8], json: &mut Vec<u8>) -> FileDigest 
     };
     let small = file.metadata().is_ok_and(|m| m.len() <= JSON_IN_MEMORY_MAX);
     let result = match (job.parse_json, small) {
-        (false, _) => stream_sha256(file, buf, None).map(|(sha, size)| (sha, size, None)),
+        (false, _) => stream_sha256(&file, buf, None).map(|(sha, size)| (sha, size, None)),
         (true, true) => {
             json.clear();
-            stream_sha256(file, buf, Some(json))
+            stream_sha256(&file, buf, Some(json))
                 .map(|(sha, size)| (sha, size, parse_error(serde_json::from_slice(json))))
         }
-        (true, false) => hash_while_parsing(file),
+        (true, false) => hash_while_parsing(&file),
     };
-    match result {
-        Ok((sha256, size, json_error)) => FileDigest::Read {
+    match result.and_then(|read| Ok((read, file.metadata()?))) {
+        Ok(((sha256, size, json_error), meta)) => FileDigest::Read {
             sha256,
             size,
             json_error,
+            stamp: FileStamp::of(&meta),
         },
         Err(e) => FileDigest::Unreadable(e.to_string()),
     }
 }
 
 /// A large JSON file hashed and parsed in one streaming read: memory stays at one buffer.
-fn hash_while_parsing(file: File) -> io::Result<(String, u64, Option<String>)> {
+fn hash_while_parsing(file: &File) -> io::Result<(String, u64, Option<String>)> {
     let mut hashing = HashingReader {
         inner: file,
         hasher: Sha256::new(),
@@ -194,13 +198,13 @@ fn hash_while_parsing(file: File) -> io::Result<(String, u64, Option<String>)> {
 }
 
 /// Hashes everything read through it.
-struct HashingReader {
-    inner: File,
+struct HashingReader<'a> {
+    inner: &'a File,
     hasher: Sha256,
     size: u64,
 }
 
-impl Read for HashingReader {
+impl Read for HashingReader<'_> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(out)?;
         self.hasher.update(&out[..n]);
@@ -272,13 +276,18 @@ mod tests {
         assert!(big.len() as u64 > JSON_IN_MEMORY_MAX);
         let expected = hex(&Sha256::digest(big.as_bytes()));
         let good = digest_of(big.as_bytes(), "good");
+        let FileDigest::Read {
+            sha256,
+            size,
+            json_error,
+            ..
+        } = good
+        else {
+            panic!("the good file is readable")
+        };
         assert_eq!(
-            good,
-            FileDigest::Read {
-                sha256: expected,
-                size: big.len() as u64,
-                json_error: None
-            }
+            (sha256, size, json_error),
+            (expected, big.len() as u64, None)
         );
         let mut broken = big.into_bytes();
         broken[1] = b'}';
@@ -286,6 +295,7 @@ mod tests {
             sha256,
             size,
             json_error,
+            ..
         } = digest_of(&broken, "broken")
         else {
             panic!("the broken file is readable")

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
 
 use crate::backend::RawEntry;
 use crate::chains::DEV_CHAIN_ID;
@@ -76,6 +77,10 @@ pub struct RecordCounts {
     pub per_chain: BTreeMap<u64, u64>,
     /// Keys whose value does not decode as a record.
     pub undecodable: u64,
+    /// Order-free digest of the set of keys (wrapping sum of each key's truncated SHA-256), so
+    /// two databases with equal counts can be shown to hold the same keys without listing them.
+    /// `None` in manifests written before it existed.
+    pub keys_digest: Option<u128>,
 }
 
 impl RecordCounts {
@@ -89,6 +94,9 @@ impl RecordCounts {
     /// Counts one more entry.
     pub fn add(&mut self, entry: &RawEntry) {
         self.total += 1;
+        let key = Sha256::digest(entry.location.as_bytes());
+        let key = u128::from_be_bytes(key[..16].try_into().expect("a SHA-256 has 32 bytes"));
+        self.keys_digest = Some(self.keys_digest.unwrap_or(0).wrapping_add(key));
         if entry.record.is_err() {
             self.undecodable += 1;
         }
@@ -116,7 +124,8 @@ impl RecordCounts {
             .map(|(chain, n)| (chain.to_string(), json!(n)))
             .collect();
         json!({"total": self.total, "production": self.production, "dev": self.dev,
-               "undecodable": self.undecodable, "perChain": per_chain})
+               "undecodable": self.undecodable, "perChain": per_chain,
+               "keysDigest": self.keys_digest.map(|d| format!("{d:032x}"))})
     }
 
     fn from_json(value: &Value) -> Option<Self> {
@@ -133,6 +142,10 @@ impl RecordCounts {
             dev: num("dev")?,
             undecodable: num("undecodable").unwrap_or(0),
             per_chain,
+            keys_digest: value
+                .get("keysDigest")
+                .and_then(Value::as_str)
+                .and_then(|hex| u128::from_str_radix(hex, 16).ok()),
         })
     }
 }

@@ -19,7 +19,9 @@ pub use catalog::{
     assess_backup, list_backups, prune_backups, record_verification, Assessment, BackupListing,
     PruneOptions, PruneReport, ScorePart, INCIDENTS_DIR, INCIDENT_REPORT,
 };
-pub use create::{create_backup, valid_incident_id, CreateOptions, CreatedBackup};
+pub use create::{
+    create_backup, valid_incident_id, CreateOptions, CreatedBackup, LevelDbShortcuts,
+};
 pub use hashing::hex;
 pub use manifest::{BackupManifest, RecordCounts, MANIFEST_FILE};
 pub(crate) use verify::needed_for_rollback;

@@ -16,6 +16,7 @@ use super::manifest::{BackupManifest, RecordCounts, MANIFEST_FILE};
 use super::sums::{self, check_relative};
 use super::{ProgressFn, LEGACY_COPY_DIR, LEVELDB_COPY_DIR, SUMS_FILE};
 use crate::backend::leveldb::NOT_DATA;
+use crate::durable::FileStamp;
 use crate::leveldb_check;
 use crate::{Error, ErrorCode, Result};
 
@@ -164,6 +165,9 @@ pub struct VerifyReport {
     pub manifest: Option<BackupManifest>,
     /// Every listed path with its expected SHA-256 (checksum list and manifest merged).
     pub listed: BTreeMap<String, String>,
+    /// Deep only: the identity of each file whose bytes matched its listed hash, so a caller can
+    /// later use (hard-link) that very file without reading it again.
+    pub stamps: BTreeMap<String, FileStamp>,
     /// Bytes re-hashed.
     pub bytes_hashed: u64,
     /// Wall time.
@@ -227,6 +231,7 @@ pub fn verify_backup(dir: &Path, deep: bool, progress: ProgressFn) -> Result<Ver
     let jobs = locate(&listed, &tree, &mut counts, &mut problems);
     // The LevelDB check (every block, every record) runs beside the re-hashing: both are
     // CPU-bound and neither needs the other, so the slower one sets the pace, not their sum.
+    let mut stamps = BTreeMap::new();
     let (bytes_hashed, records) = std::thread::scope(|scope| {
         let leveldb = deep.then(|| {
             scope.spawn(|| {
@@ -236,7 +241,12 @@ pub fn verify_backup(dir: &Path, deep: bool, progress: ProgressFn) -> Result<Ver
             })
         });
         let bytes = if deep {
-            check_hashes(dir, &jobs, &listed, &mut counts, &mut problems, progress)
+            let mut found = Found {
+                counts: &mut counts,
+                problems: &mut problems,
+                stamps: &mut stamps,
+            };
+            check_hashes(dir, &jobs, &listed, &mut found, progress)
         } else {
             counts.ok = jobs.len() as u64;
             0
@@ -277,6 +287,7 @@ pub fn verify_backup(dir: &Path, deep: bool, progress: ProgressFn) -> Result<Ver
         rollback_ready,
         manifest,
         listed,
+        stamps,
         bytes_hashed,
         duration_ms: started.elapsed().as_millis() as u64,
     })
@@ -467,12 +478,18 @@ fn is_within(path: &str, base: &str) -> bool {
 }
 
 /// Re-hashes the present listed files; returns the bytes read.
+/// What re-hashing finds: counts, problems and the identities of the files that matched.
+struct Found<'a> {
+    counts: &'a mut VerifyCounts,
+    problems: &'a mut Vec<Problem>,
+    stamps: &'a mut BTreeMap<String, FileStamp>,
+}
+
 fn check_hashes(
     dir: &Path,
     present: &[String],
     listed: &BTreeMap<String, String>,
-    counts: &mut VerifyCounts,
-    problems: &mut Vec<Problem>,
+    found: &mut Found,
     progress: ProgressFn,
 ) -> u64 {
     let jobs: Vec<HashJob> = present
@@ -489,30 +506,36 @@ fn check_hashes(
                 sha256,
                 size,
                 json_error,
+                stamp,
             } => {
                 bytes += size;
                 if sha256 != listed[rel] {
-                    counts.mismatched += 1;
+                    found.counts.mismatched += 1;
                     let why = format!("SHA-256 is {sha256}, the list says {}", listed[rel]);
-                    problems.push(problem(ProblemKind::Mismatch, rel, why));
+                    found
+                        .problems
+                        .push(problem(ProblemKind::Mismatch, rel, why));
                 } else {
-                    counts.ok += 1;
+                    found.counts.ok += 1;
+                    found.stamps.insert(rel.clone(), stamp);
                 }
                 if let Some(why) = json_error {
-                    problems.push(problem(ProblemKind::Json, rel, why));
+                    found.problems.push(problem(ProblemKind::Json, rel, why));
                 }
             }
             FileDigest::Missing => {
-                counts.missing += 1;
-                problems.push(problem(
+                found.counts.missing += 1;
+                found.problems.push(problem(
                     ProblemKind::Missing,
                     rel,
                     "vanished while verifying",
                 ));
             }
             FileDigest::Unreadable(why) => {
-                counts.unreadable += 1;
-                problems.push(problem(ProblemKind::Unreadable, rel, why));
+                found.counts.unreadable += 1;
+                found
+                    .problems
+                    .push(problem(ProblemKind::Unreadable, rel, why));
             }
         }
     }
@@ -620,7 +643,15 @@ fn check_leveldb(
         }
     };
     if let Some(expected) = manifest.and_then(|m| m.records.as_ref()) {
-        if expected.per_chain != counts.per_chain {
+        let other_keys =
+            matches!((expected.keys_digest, counts.keys_digest), (Some(a), Some(b)) if a != b);
+        if other_keys && expected.per_chain == counts.per_chain {
+            problems.push(problem(
+                ProblemKind::CountMismatch,
+                LEVELDB_COPY_DIR,
+                format!("the database holds the {} keys the manifest counts, but not the same keys (key digests differ)", counts.total),
+            ));
+        } else if expected.per_chain != counts.per_chain {
             problems.push(problem(
                 ProblemKind::CountMismatch,
                 LEVELDB_COPY_DIR,

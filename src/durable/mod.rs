@@ -18,8 +18,8 @@ use crate::{Error, ErrorCode, Result};
 
 mod tree;
 pub use tree::{
-    copy_file_new, create_dir_new, exchange, link_durable, remove_trash, remove_tree,
-    rename_durable, ScratchDir, DIR_MODE,
+    copy_file_new, create_dir_new, exchange, hard_link_new, link_durable, remove_trash,
+    remove_tree, rename_durable, FileStamp, ScratchDir, DIR_MODE,
 };
 
 /// Mode of files that did not exist before.

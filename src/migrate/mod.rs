@@ -130,6 +130,7 @@ pub(crate) fn backup_first(root: &Path, label: &str) -> Result<String> {
         kind: "manual".into(),
         label: Some(label.into()),
         include_unified_history: true,
+        ..Default::default()
     };
     let backup = create_backup(&options, &no_progress)?;
     Ok(backup

@@ -19,7 +19,6 @@ mod validate;
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 pub use assess::{assess_emergency, EmergencyAssessment};
 pub use incident::{interrupted, Incident, JournalEntry};
@@ -31,9 +30,8 @@ pub use templates::{
 };
 pub use validate::{validate_rollback, Check, Expectation, RollbackValidation};
 
-use crate::backend::leveldb::{is_open_here, visit_copy};
+use crate::backend::leveldb::is_open_here;
 use crate::backend::unified::is_live_file_name;
-use crate::backend::RawEntry;
 use crate::backup::{no_progress, verify_backup, RecordCounts, VerifyReport};
 use crate::durable::{self, is_locked_elsewhere, DirLock};
 pub use crate::selection::EMERGENCY_ENV_FILE;
@@ -250,14 +248,17 @@ pub fn emergency_rollback(options: &RollbackOptions, events: EventFn) -> Result<
     let started = now_ms();
     declare(&incident, &plan, options.no_backup)?;
     // The plan's deep verification is seconds old: the stage step rechecks every byte it copies.
-    let ctx = context(
-        root,
-        &incident,
-        plan.backup.clone(),
-        plan.legacy_files.clone(),
-        options.no_backup,
-        events,
-    );
+    let ctx = Ctx {
+        leveldb_before: plan.leveldb_stamp.clone().zip(plan.leveldb_before.clone()),
+        ..context(
+            root,
+            &incident,
+            plan.backup.clone(),
+            plan.legacy_files.clone(),
+            options.no_backup,
+            events,
+        )
+    };
     let report = run(&ctx, &[], started, false)?;
     Ok(RollbackOutcome {
         incident_id: id,
@@ -372,6 +373,8 @@ fn context<'a>(
         backup_dir: verified.path,
         expected: verified.records.unwrap_or_default(),
         listed: verified.listed,
+        stamps: verified.stamps,
+        leveldb_before: None,
         legacy,
         no_backup,
         events,
@@ -421,25 +424,7 @@ fn run(ctx: &Ctx, journal: &[JournalEntry], started: u64, resumed: bool) -> Resu
 
 /// Validates through the store, writes the reports, lowers `.emergency-stop`.
 fn finish(ctx: &Ctx, started: u64, pre_backup: Value, resumed: bool) -> Result<Value> {
-    let counts = validate_through_store(ctx)?;
-    let expect = Expectation {
-        contracts: Some(ctx.expected.production),
-        chains: Some(
-            ctx.expected
-                .per_chain
-                .keys()
-                .filter(|c| **c != crate::chains::DEV_CHAIN_ID)
-                .count() as u64,
-        ),
-        ..Default::default()
-    };
-    let checks = validate::validate_state(ctx.root, expect, &|_| None)?;
-    if let Some(failed) = checks.iter().find(|c| !c.ok) {
-        return Err(Error::new(
-            ErrorCode::MigrationFailed,
-            format!("validation failed: {}: {}", failed.name, failed.detail),
-        ));
-    }
+    let (counts, checks) = validate_through_store(ctx)?;
     ctx.incident.record("validate", "done", counts.to_json())?;
     ctx.incident.log(
         "validate",
@@ -473,8 +458,14 @@ fn finish(ctx: &Ctx, started: u64, pre_backup: Value, resumed: bool) -> Result<V
     Ok(report)
 }
 
-/// Every record of the backup, byte for byte, through a normal store (which must now select LevelDB).
-fn validate_through_store(ctx: &Ctx) -> Result<RecordCounts> {
+/// One read of every record through a normal store (which must now select LevelDB): the
+/// validation checks pass, and the store holds exactly the backup's keys, each decodable.
+fn validate_through_store(ctx: &Ctx) -> Result<(RecordCounts, Vec<Check>)> {
+    (ctx.events)(&Event::new(
+        "validate",
+        "begin",
+        "reading every record through the store".into(),
+    ));
     let store = StateStore::new(StoreConfig::new(ctx.root))?;
     if store.selection().kind != crate::backend::BackendKind::LevelDb {
         return Err(Error::new(
@@ -487,51 +478,40 @@ fn validate_through_store(ctx: &Ctx) -> Result<RecordCounts> {
         ));
     }
     store.initialize()?;
-    let mut live = PairDigest::default();
-    let visited = store.visit_raw(&mut |entry| live.add(&entry));
+    let expected = &ctx.expected;
+    let expect = Expectation {
+        contracts: Some(expected.production),
+        chains: Some(
+            expected
+                .per_chain
+                .keys()
+                .filter(|c| **c != crate::chains::DEV_CHAIN_ID)
+                .count() as u64,
+        ),
+        ..Default::default()
+    };
+    let checked = validate::state_checks(ctx.root, expect, &|_| None, &mut |visit| {
+        store.visit_raw(visit)
+    });
     store.close()?;
-    visited?;
-    let mut backup = PairDigest::default();
-    visit_copy(
-        &ctx.backup_dir.join(crate::backup::LEVELDB_COPY_DIR),
-        &mut |entry| backup.add(&entry),
-    )?;
-    if live.undecodable > 0 || live.pairs != backup.pairs || live.digest() != backup.digest() {
+    let (checks, counts) = checked?;
+    if let Some(failed) = checks.iter().find(|c| !c.ok) {
+        return Err(Error::new(
+            ErrorCode::MigrationFailed,
+            format!("validation failed: {}: {}", failed.name, failed.detail),
+        ));
+    }
+    let counts = counts.unwrap_or_default();
+    if counts.undecodable > 0
+        || counts.per_chain != expected.per_chain
+        || counts.keys_digest != expected.keys_digest
+    {
         return Err(Error::new(ErrorCode::MigrationFailed, format!(
-            "leveldb/ read through the store holds {} records ({} undecodable), not the backup's {} identical ones",
-            live.pairs, live.undecodable, backup.pairs)));
+            "leveldb/ read through the store holds {} records ({} undecodable, {:?} per chain), not the backup's {} ({:?}){}",
+            counts.total, counts.undecodable, counts.per_chain, expected.total, expected.per_chain,
+            if counts.keys_digest != expected.keys_digest { "; the keys differ" } else { "" })));
     }
-    Ok(backup.counts)
-}
-
-/// Decodable records in key order folded into one SHA-256 (key and re-encoded value), so two
-/// databases compare equal without either being held in memory.
-#[derive(Default)]
-struct PairDigest {
-    hasher: Sha256,
-    pairs: u64,
-    undecodable: u64,
-    counts: RecordCounts,
-}
-
-impl PairDigest {
-    fn add(&mut self, entry: &RawEntry) {
-        self.counts.add(entry);
-        match &entry.record {
-            Ok(record) => {
-                self.hasher.update(entry.location.as_bytes());
-                self.hasher.update([0]);
-                self.hasher.update(record.to_leveldb_value());
-                self.hasher.update([b'\n']);
-                self.pairs += 1;
-            }
-            Err(_) => self.undecodable += 1,
-        }
-    }
-
-    fn digest(&self) -> Vec<u8> {
-        self.hasher.clone().finalize().to_vec()
-    }
+    Ok((counts, checks))
 }
 
 /// A failure before the swap began: the state is unchanged; the incident is closed as undone.

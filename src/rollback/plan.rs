@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::{EMERGENCY_ENV_FILE, LEGACY_TARGET_DIR, LEVELDB_DIR, STAGING_PREFIX};
+use crate::backend::leveldb::{with_quiesced, LevelDbStamp};
 use crate::backup::{
     list_backups, live_production_count, needed_for_rollback, no_progress, verify_backup,
     RecordCounts, VerifyReport, BACKUPS_DIR, INCIDENTS_DIR, LEGACY_COPY_DIR,
@@ -65,6 +66,8 @@ pub struct RollbackPlan {
     pub legacy_files: Vec<String>,
     /// Records in the current `leveldb/`, when there is one and it reads.
     pub leveldb_before: Option<RecordCounts>,
+    /// The stamp of the `leveldb/` files those records were read from.
+    pub leveldb_stamp: Option<LevelDbStamp>,
     /// Distinct production contracts in the live unified files, when they read.
     pub unified_before: Option<u64>,
     /// Records `leveldb/` will hold.
@@ -99,15 +102,19 @@ pub fn make_plan(
     no_backup: bool,
     incident_id: &str,
 ) -> Result<RollbackPlan> {
-    let (report, skipped) = choose_backup(root, backup)?;
+    // The live database is read while the backup is verified: neither needs the other.
+    let (chosen, live) = std::thread::scope(|scope| {
+        let live = scope.spawn(|| read_live_leveldb(&root.join(LEVELDB_DIR)));
+        let chosen = choose_backup(root, backup);
+        (
+            chosen,
+            live.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+        )
+    });
+    let (report, skipped) = chosen?;
     let after = report.records.clone().unwrap_or_default();
     let legacy_files = legacy_to_restore(&report);
-    let leveldb_before = root
-        .join(LEVELDB_DIR)
-        .join("CURRENT")
-        .is_file()
-        .then(|| RecordCounts::of_leveldb_copy(&root.join(LEVELDB_DIR)).ok())
-        .flatten();
+    let (leveldb_stamp, leveldb_before) = live.unzip();
     let mut plan = RollbackPlan {
         root: root.to_path_buf(),
         incident_id: incident_id.to_string(),
@@ -124,11 +131,29 @@ pub fn make_plan(
         legacy_files,
         unified_before: live_production_count(root),
         leveldb_before,
+        leveldb_stamp,
         after,
         plan_id: String::new(),
     };
     plan.plan_id = plan_id(&plan);
     Ok(plan)
+}
+
+/// The live database's records and the stamp of the files they were read from, read while no
+/// one can write it; `None` when there is no database or it cannot be read now.
+fn read_live_leveldb(dir: &Path) -> Option<(LevelDbStamp, RecordCounts)> {
+    if !dir.join("CURRENT").is_file() {
+        return None;
+    }
+    let read = || Ok((LevelDbStamp::of(dir)?, RecordCounts::of_leveldb_copy(dir)?));
+    // Without a LOCK file no LevelDB has it open, and taking the lock would create the file:
+    // a dry run writes nothing.
+    let read = if dir.join("LOCK").exists() {
+        with_quiesced(dir, read)
+    } else {
+        read()
+    };
+    read.ok()
 }
 
 /// The given backup, or the newest ready one by the runbook's priority (migration backups first, then manual ones; a rollback's own pre-rollback backups only when named).

@@ -11,12 +11,13 @@ use sha2::{Digest, Sha256};
 
 use super::incident::{find, Incident, JournalEntry};
 use super::{Event, EventFn, EMERGENCY_ENV_FILE, LEGACY_TARGET_DIR, LEVELDB_DIR, STAGING_PREFIX};
-use crate::backend::leveldb::NOT_DATA;
+use crate::backend::leveldb::{LevelDbBackend, LevelDbStamp, OpenMode, NOT_DATA};
+use crate::backend::Backend;
 use crate::backup::{
-    create_backup, hex, no_progress, verify_backup, CreateOptions, RecordCounts, VerifyStatus,
-    BACKUPS_DIR, LEGACY_COPY_DIR, LEVELDB_COPY_DIR, MANIFEST_FILE,
+    create_backup, hex, no_progress, verify_backup, CreateOptions, LevelDbShortcuts, RecordCounts,
+    VerifyStatus, BACKUPS_DIR, LEGACY_COPY_DIR, LEVELDB_COPY_DIR, MANIFEST_FILE,
 };
-use crate::durable;
+use crate::durable::{self, FileStamp};
 use crate::{Error, ErrorCode, Result};
 
 /// Mode of restored files: readable, never executable.
@@ -32,8 +33,12 @@ pub struct Ctx<'a> {
     pub backup_dir: PathBuf,
     /// Listed path → SHA-256 from the backup's verification.
     pub listed: BTreeMap<String, String>,
+    /// Listed path → identity of the file the verification hashed and found matching.
+    pub stamps: BTreeMap<String, FileStamp>,
     /// Records the backup's LevelDB holds.
     pub expected: RecordCounts,
+    /// The live `leveldb/`'s records as the plan read them, with the stamp of the files read.
+    pub leveldb_before: Option<(LevelDbStamp, RecordCounts)>,
     /// `deployments/<name>` files to restore.
     pub legacy: Vec<String>,
     /// Skip the pre-rollback backup.
@@ -69,7 +74,13 @@ impl Ctx<'_> {
     }
 }
 
-/// Backs up the current `leveldb/` and `deployments/` as `backups/emergency-rollback-<id>-<time>/`, then deep-verifies it.
+/// Backs up what the rollback replaces, `leveldb/` and the live files of `deployments/`, as
+/// `backups/emergency-rollback-<id>-<time>/`, then verifies its structure.
+///
+/// The old `leveldb/` is parked in the incident folder and never written again, so its tables
+/// are hard-linked rather than copied, and hashed by reading the backup's own files. The
+/// unified history (`deployments/unified/backups/`, `*.backup-*` files) is left out: the
+/// rollback does not touch it.
 pub fn pre_backup(ctx: &Ctx) -> Result<Value> {
     ctx.begin(
         "pre-backup",
@@ -84,7 +95,11 @@ pub fn pre_backup(ctx: &Ctx) -> Result<Value> {
             "state before the rollback of incident {}",
             ctx.incident.id
         )),
-        include_unified_history: true,
+        include_unified_history: false,
+        leveldb: LevelDbShortcuts {
+            link_tables: true,
+            known_records: ctx.leveldb_before.clone(),
+        },
     };
     let created = match create_backup(&options, &no_progress) {
         Err(e) if e.code == ErrorCode::NotFound => {
@@ -98,7 +113,8 @@ pub fn pre_backup(ctx: &Ctx) -> Result<Value> {
         }
         other => other?,
     };
-    let report = verify_backup(&created.path, true, &no_progress)?;
+    // Structure only: every byte was hashed from the backup's own files moments ago.
+    let report = verify_backup(&created.path, false, &no_progress)?;
     if report.status == VerifyStatus::Failed {
         return Err(Error::new(
             ErrorCode::Corrupt,
@@ -116,11 +132,14 @@ pub fn pre_backup(ctx: &Ctx) -> Result<Value> {
         .unwrap_or(&created.path)
         .display()
         .to_string();
-    let data = json!({"path": rel, "status": report.status.as_str()});
+    let data = json!({"path": rel, "status": report.status.as_str(), "unifiedHistory": "not copied: the rollback does not change it"});
     ctx.done(
         "pre-backup",
         data.clone(),
-        format!("{rel} ({})", report.status.as_str()),
+        format!(
+            "{rel} ({}, structure verified; tables hard-linked)",
+            report.status.as_str()
+        ),
     )?;
     Ok(data)
 }
@@ -140,13 +159,19 @@ fn remove_incomplete_pre_backups(ctx: &Ctx) -> Result<()> {
     Ok(())
 }
 
-/// Builds the new LevelDB beside the live one from the backup, checking every byte against the verified hashes and every record count.
+/// Builds the new LevelDB beside the live one from the backup and checks that it opens.
+///
+/// Table files (`.ldb`, `.sst`) are hard-linked when they are still the very files the
+/// verification hashed (same inode, size and mtime) and have the restored mode: LevelDB never
+/// writes a table after creating it, only deletes it, so sharing them with the backup cannot
+/// change the backup (RocksDB's checkpoints rely on the same property). Every other file, and a
+/// table that cannot be linked, is copied and its bytes rechecked against the verified hash.
 pub fn stage(ctx: &Ctx) -> Result<()> {
     let staging = ctx.staging();
     ctx.begin(
         "stage",
         json!({"staging": staging}),
-        format!("copying the backup's LevelDB to {}", staging.display()),
+        format!("building the restored LevelDB in {}", staging.display()),
     )?;
     if staging.exists() {
         durable::remove_tree(&staging)?;
@@ -154,36 +179,53 @@ pub fn stage(ctx: &Ctx) -> Result<()> {
     durable::create_dir_new(&staging)?;
     let source = ctx.backup_dir.join(LEVELDB_COPY_DIR);
     let mut buf = vec![0u8; 1 << 20];
+    let mut linked = 0;
     for (rel, expected) in ctx.listed.iter().filter(|(rel, _)| is_leveldb_data(rel)) {
         let name = &rel[LEVELDB_COPY_DIR.len() + 1..];
+        let (from, to) = (source.join(name), staging.join(name));
+        if is_table(name) && link_verified(ctx.stamps.get(rel), &from, &to)? {
+            linked += 1;
+            continue;
+        }
         let mut hasher = Sha256::new();
-        durable::copy_file_new(
-            &source.join(name),
-            &staging.join(name),
-            &mut buf,
-            &mut |c| hasher.update(c),
-        )?;
+        durable::copy_file_new(&from, &to, &mut buf, &mut |c| hasher.update(c))?;
         if hex(&hasher.finalize()) != *expected {
-            return Err(changed_since_verification(&source.join(name)));
+            return Err(changed_since_verification(&from));
         }
     }
     durable::sync_dir(&staging)?;
-    let staged = RecordCounts::of_leveldb_copy(&staging)?;
-    if staged.per_chain != ctx.expected.per_chain {
-        return Err(Error::new(
-            ErrorCode::Corrupt,
-            format!(
-                "the staged LevelDB holds {:?} records per chain, the backup {:?}; nothing was swapped",
-                staged.per_chain, ctx.expected.per_chain
-            ),
-        )
-        .with_path(&staging));
-    }
+    let opened = LevelDbBackend::open(&staging, OpenMode::MustExist)?;
+    opened.probe()?;
+    opened.close()?;
     ctx.done(
         "stage",
-        json!({"staging": staging}),
-        format!("{} records staged", staged.total),
+        json!({"staging": staging, "linkedTables": linked}),
+        format!("restored LevelDB staged and opens ({linked} tables hard-linked from the verified backup)"),
     )
+}
+
+fn is_table(name: &str) -> bool {
+    name.ends_with(".ldb") || name.ends_with(".sst")
+}
+
+/// Hard-links `from` to `to` when it is still the file the verification hashed and already has
+/// the restored mode; `false` (nothing done) when it cannot be linked and must be copied.
+fn link_verified(verified: Option<&FileStamp>, from: &Path, to: &Path) -> Result<bool> {
+    let Some(verified) = verified else {
+        return Ok(false);
+    };
+    let meta = fs::symlink_metadata(from).map_err(|e| Error::read_io(from, &e))?;
+    if FileStamp::of(&meta) != *verified {
+        return Err(changed_since_verification(from));
+    }
+    if meta.mode() & 0o7777 != RESTORED_FILE_MODE || !durable::hard_link_new(from, to)? {
+        return Ok(false);
+    }
+    // Checked again through the new name: a change between the two looks shows here.
+    if FileStamp::read(to)? != *verified {
+        return Err(changed_since_verification(from));
+    }
+    Ok(true)
 }
 
 fn is_leveldb_data(rel: &str) -> bool {
@@ -383,4 +425,41 @@ fn put_back(kept: &Path, target: &Path) -> Result<()> {
         durable::rename_durable(kept, target)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn only_the_verified_file_with_the_restored_mode_is_linked_and_a_changed_one_is_refused() {
+        let dir = std::env::temp_dir().join(format!("lcs-link-verified-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let table = dir.join("000005.ldb");
+        fs::write(&table, b"table bytes").unwrap();
+        fs::set_permissions(&table, fs::Permissions::from_mode(0o644)).unwrap();
+        let verified = FileStamp::read(&table).unwrap();
+
+        assert!(!link_verified(None, &table, &dir.join("unverified.ldb")).unwrap());
+        assert!(link_verified(Some(&verified), &table, &dir.join("linked.ldb")).unwrap());
+        assert_eq!(fs::read(dir.join("linked.ldb")).unwrap(), b"table bytes");
+
+        fs::set_permissions(&table, fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(
+            !link_verified(Some(&verified), &table, &dir.join("private.ldb")).unwrap(),
+            "another mode is copied (and so made 0644), never linked"
+        );
+        assert!(!dir.join("private.ldb").exists());
+
+        fs::write(&table, b"other, longer bytes").unwrap();
+        let err = link_verified(Some(&verified), &table, &dir.join("changed.ldb")).unwrap_err();
+        assert_eq!(err.code, ErrorCode::Corrupt);
+        assert!(err
+            .message
+            .contains("changed since the backup was verified"));
+        assert!(!dir.join("changed.ldb").exists());
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }

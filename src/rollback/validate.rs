@@ -73,7 +73,9 @@ pub fn validate_rollback(
             None => "no unfinished journal in logs/incidents".into(),
         },
     )];
-    let (state, counts) = state_checks(root, expect, env)?;
+    let leveldb = root.join("leveldb");
+    let (state, counts) =
+        state_checks(root, expect, env, &mut |visit| visit_copy(&leveldb, visit))?;
     checks.extend(state);
     Ok(RollbackValidation {
         ok: checks.iter().all(|c| c.ok),
@@ -83,19 +85,16 @@ pub fn validate_rollback(
     })
 }
 
-/// The checks of the state itself (selection, LevelDB, counts, records), as the rollback runs them before it reports.
-pub(super) fn validate_state(
-    root: &Path,
-    expect: Expectation,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Vec<Check>> {
-    state_checks(root, expect, env).map(|(checks, _)| checks)
-}
+/// Hands every entry of the live LevelDB to a visitor: through a scratch copy when nothing
+/// may be written, through the store during the rollback.
+pub(super) type EntrySource<'a> = &'a mut dyn FnMut(&mut dyn FnMut(RawEntry)) -> Result<()>;
 
-fn state_checks(
+/// The checks of the state itself (selection, LevelDB, counts, records) over the entries `read` hands out, with the counts found when they read.
+pub(super) fn state_checks(
     root: &Path,
     expect: Expectation,
     env: &dyn Fn(&str) -> Option<String>,
+    read: EntrySource,
 ) -> Result<(Vec<Check>, Option<RecordCounts>)> {
     let selection = select_backend(None, root, env)?;
     let mut checks = vec![check(
@@ -105,7 +104,7 @@ fn state_checks(
     )];
     let started = Instant::now();
     let mut tally = RecordTally::default();
-    let visited = visit_copy(&root.join("leveldb"), &mut |entry| tally.add(entry));
+    let visited = read(&mut |entry| tally.add(entry));
     let read_ms = started.elapsed().as_millis();
     if let Err(e) = visited {
         checks.push(check(READ_CHECK, false, e.message));
