@@ -179,6 +179,7 @@ impl UnifiedBackend {
         if !changed(&outcome) {
             return Ok(outcome);
         }
+        file.check_version_can_advance(&path)?;
         file.stamp_write(now_ms());
         let text = file.to_text();
         // Compare-and-swap: a writer that ignores our lock (an old script) must not be overwritten.
