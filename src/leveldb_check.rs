@@ -143,7 +143,8 @@ fn mask(crc: u32) -> u32 {
     crc.rotate_right(15).wrapping_add(CRC_MASK_DELTA)
 }
 
-fn check_current(dir: &Path) -> Result<Vec<BlockProblem>> {
+/// Checks that `CURRENT` is one line naming an existing `MANIFEST-<number>` (a missing CURRENT is a problem too); `Err` only when it cannot be opened.
+pub fn check_current(dir: &Path) -> Result<Vec<BlockProblem>> {
     let path = dir.join("CURRENT");
     let file = match File::open(&path) {
         Ok(file) => file,
