@@ -23,8 +23,7 @@ const HELP = {
   export: `lookcoin-state export [--root DIR] [--backend leveldb|unified-json|json] [--clean] [--out FILE]
   Every record of the store (backend by the selection rules unless --backend) as one export document
   (the importAll format). --clean drops the dev chain 31337. Without --out the document is stdout;
-  --out writes it atomically (and --json then prints a summary). Changes no record (opening LevelDB
-  rotates its LOG, as every LevelDB client does).
+  --out writes it atomically (and --json then prints a summary). Changes no record.
   Example: lookcoin-state export --backend leveldb --clean --out leveldb-export.json`,
   import: `lookcoin-state import FILE [--root DIR] [--backend leveldb|unified-json] [--overwrite] [--json]
   Writes the records of an export document (lookcoin-state export, or the old scripts' exportAll) into

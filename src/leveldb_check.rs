@@ -12,7 +12,18 @@ use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use once_cell::sync::Lazy;
+
+use crate::durable::FileStamp;
 use crate::{Error, Result};
+
+/// Tables whose every block passed, by identity. A table never changes once written, so one
+/// check per file and process is enough for scans, whichever store or copy (hard links share
+/// the identity) reads it; [`check_file`] itself always reads.
+static SOUND_TABLES: Lazy<Mutex<HashSet<FileStamp>>> = Lazy::new(Mutex::default);
 
 /// Added to the rotated crc: LevelDB masks stored crcs so a crc of data that holds crcs stays strong.
 const CRC_MASK_DELTA: u32 = 0xa282_ead8;
@@ -143,7 +154,8 @@ fn mask(crc: u32) -> u32 {
     crc.rotate_right(15).wrapping_add(CRC_MASK_DELTA)
 }
 
-fn check_current(dir: &Path) -> Result<Vec<BlockProblem>> {
+/// Checks that `CURRENT` is one line naming an existing `MANIFEST-<number>` (a missing CURRENT is a problem too); `Err` only when it cannot be opened.
+pub fn check_current(dir: &Path) -> Result<Vec<BlockProblem>> {
     let path = dir.join("CURRENT");
     let file = match File::open(&path) {
         Ok(file) => file,
@@ -220,7 +232,30 @@ struct Table<'a> {
     plain: Vec<u8>,
 }
 
+/// Like [`check_file`] for a table, but skipped when this very file (same [`FileStamp`]) was found sound before in this process.
+pub fn check_table_once(path: &Path) -> Result<Vec<BlockProblem>> {
+    let stamp = FileStamp::read(path)?;
+    if sound_tables().contains(&stamp) {
+        return Ok(Vec::new());
+    }
+    check_table(path)
+}
+
+fn sound_tables() -> std::sync::MutexGuard<'static, HashSet<FileStamp>> {
+    SOUND_TABLES.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 fn check_table(path: &Path) -> Result<Vec<BlockProblem>> {
+    // Stamped before reading: a change during the check gives a new stamp, checked again later.
+    let stamp = FileStamp::read(path)?;
+    let problems = check_table_blocks(path)?;
+    if problems.is_empty() {
+        sound_tables().insert(stamp);
+    }
+    Ok(problems)
+}
+
+fn check_table_blocks(path: &Path) -> Result<Vec<BlockProblem>> {
     let mut table = Table::open(path)?;
     let footer = match table.footer() {
         Ok(footer) => footer,

@@ -1,7 +1,6 @@
 //! Backend selection: explicit option, else `.env.emergency`, else environment, else default.
 //! Never silent: the choice comes with the reason.
 
-use std::fs;
 use std::path::Path;
 
 use crate::backend::BackendKind;
@@ -85,9 +84,19 @@ fn from_vars(
 
 /// `KEY=VALUE` lines (comments, blank lines, `export ` and quotes allowed); `None` when absent.
 fn read_env_file(path: &Path) -> Result<Option<Vec<(String, String)>>> {
-    let text = match fs::read_to_string(path) {
+    let text = match crate::durable::read_regular_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+            return Err(Error::new(
+                ErrorCode::Corrupt,
+                format!(
+                    "{} is not UTF-8 text, so the backend it selects is unknown; fix or remove it",
+                    path.display()
+                ),
+            )
+            .with_path(path))
+        }
         Err(e) => return Err(Error::read_io(path, &e)),
     };
     let vars = text
@@ -107,6 +116,7 @@ fn read_env_file(path: &Path) -> Result<Option<Vec<(String, String)>>> {
 mod tests {
     use super::*;
     use std::collections::HashMap;
+    use std::fs;
 
     fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let map: HashMap<String, String> = pairs

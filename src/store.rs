@@ -414,7 +414,8 @@ pub fn refuse_if_stopped(root: &Path) -> Result<()> {
 }
 
 fn emergency_stop_error(stop: &Path) -> Error {
-    let reason = std::fs::read_to_string(stop).unwrap_or_default();
+    // The reason is only shown; a stop file that cannot be read (or is a FIFO) still stops.
+    let reason = crate::durable::read_regular_to_string(stop).unwrap_or_default();
     Error::new(
         ErrorCode::Locked,
         format!(

@@ -221,9 +221,34 @@ impl UnifiedFile {
         true
     }
 
+    /// `STATE_CORRUPT` unless `fileVersion` is absent or an integer that can still go up by one
+    /// as a JS-safe integer: the compare-and-swap guard must not wrap, panic or reset to 1.
+    /// Writers call it before [`UnifiedFile::stamp_write`].
+    pub fn check_version_can_advance(&self, path: &Path) -> Result<()> {
+        let ok = match self.doc.get("fileVersion") {
+            None | Some(Value::Null) => true,
+            Some(v) => v
+                .as_u64()
+                .and_then(|n| n.checked_add(1))
+                .is_some_and(|n| n <= js_json::MAX_SAFE),
+        };
+        if ok {
+            return Ok(());
+        }
+        Err(Error::new(
+            ErrorCode::Corrupt,
+            format!(
+                "{} has fileVersion {}, which cannot be incremented; nothing was written",
+                path.display(),
+                self.doc["fileVersion"]
+            ),
+        )
+        .with_path(path))
+    }
+
     /// Marks a write: `fileVersion` + 1, `metadata.lastUpdated`, fresh checksums.
     pub fn stamp_write(&mut self, now_ms: u64) {
-        let version = self.file_version().unwrap_or(0) + 1;
+        let version = self.file_version().unwrap_or(0).saturating_add(1);
         js_json::insert(&mut self.doc, "fileVersion".into(), version.into());
         let now = iso_from_ms(now_ms);
         js_json::insert(

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use super::{Backend, BackendKind, RawEntry};
 use crate::chains::ChainMap;
+use crate::durable;
 use crate::js_json;
 use crate::record::ContractRecord;
 use crate::time::ms_from_iso;
@@ -64,11 +65,6 @@ impl LegacyJsonBackend {
     }
 
     fn read_file(&self, path: &Path) -> Result<Option<Map<String, Value>>> {
-        let text = match fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::read_io(path, &e)),
-        };
         let corrupt = |why: String| {
             Error::new(
                 ErrorCode::Corrupt,
@@ -76,11 +72,25 @@ impl LegacyJsonBackend {
             )
             .with_path(path)
         };
+        let text = match durable::read_regular_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                return Err(corrupt("it is not UTF-8 text".into()))
+            }
+            Err(e) => return Err(Error::read_io(path, &e)),
+        };
         match js_json::parse(&text) {
-            Ok(Value::Object(doc)) if doc.get("chainId").and_then(Value::as_u64).is_some() => {
+            // A `contracts` that is not an object would read as "no contracts": a redeploy.
+            Ok(Value::Object(doc))
+                if doc.get("chainId").and_then(Value::as_u64).is_some()
+                    && doc.get("contracts").is_none_or(Value::is_object) =>
+            {
                 Ok(Some(doc))
             }
-            Ok(_) => Err(corrupt("no numeric chainId".into())),
+            Ok(_) => Err(corrupt(
+                "no numeric chainId, or contracts is not an object".into(),
+            )),
             Err(e) => Err(corrupt(e.to_string()).with_offset(e.line() as u64)),
         }
     }

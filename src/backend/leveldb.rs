@@ -1,15 +1,18 @@
 //! LevelDB backend: rusty-leveldb on `<root>/leveldb`, readable by Node's `level` and back.
 
 use std::collections::HashMap;
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use once_cell::sync::Lazy;
+use rusty_leveldb::infolog::Logger;
 use rusty_leveldb::{LdbIterator, Options, Status, StatusCode, WriteBatch, DB};
 
 use super::leveldb_env::SyncedEnv;
 use super::{closed_error, Backend, BackendKind, RawEntry};
 use crate::durable::{FileLock, FileStamp, ScratchDir};
+use crate::leveldb_check;
 use crate::record::{chain_key_range, contract_key, parse_key, ContractRecord};
 use crate::{Error, ErrorCode, Result};
 
@@ -44,6 +47,7 @@ pub enum OpenMode {
 impl LevelDbBackend {
     /// Opens (or joins this process's open handle on) the database in `dir`.
     pub fn open(dir: &Path, mode: OpenMode) -> Result<Self> {
+        refuse_damaged(dir)?;
         let dir = prepare_dir(dir, mode)?;
         let mut registry = OPEN_DBS.lock().unwrap_or_else(|p| p.into_inner());
         let shared = match registry.get(&dir).and_then(Weak::upgrade) {
@@ -74,7 +78,10 @@ impl LevelDbBackend {
 
     /// Every (key, value) pair in `[from, to)`, or the whole database when `range` is `None`.
     fn scan(&self, range: Option<(String, String)>) -> Result<Vec<(String, Vec<u8>)>> {
-        self.with_db(|db| scan_db(db, &self.dir, range.as_ref()))
+        self.with_db(|db| {
+            check_tables(&self.dir)?;
+            scan_db(db, &self.dir, range.as_ref())
+        })
     }
 
     /// The records of a key range (or of the whole database), decoded.
@@ -159,6 +166,7 @@ impl Backend for LevelDbBackend {
 
     fn visit_raw(&self, visit: &mut dyn FnMut(RawEntry)) -> Result<()> {
         self.with_db(|db| {
+            check_tables(&self.dir)?;
             each_entry(db, &self.dir, None, &mut |key, value| {
                 visit(raw_entry(key, &value))
             })
@@ -234,6 +242,7 @@ pub fn visit_copy(dir: &Path, visit: &mut dyn FnMut(RawEntry)) -> Result<()> {
             )?;
         }
     }
+    check_tables(dir)?;
     let options = Options {
         create_if_missing: false,
         // Never append to the copied log or manifest: they may be links in later versions.
@@ -294,6 +303,79 @@ pub fn with_quiesced<T>(dir: &Path, f: impl FnOnce() -> Result<T>) -> Result<T> 
             f()
         }
     }
+}
+
+/// Checks every block checksum of each table in `dir` this process has not yet found sound.
+/// rusty-leveldb's iterator skips a block whose checksum fails, so a scan would silently
+/// return fewer records (and a deploy script would redeploy what they held).
+fn check_tables(dir: &Path) -> Result<()> {
+    for entry in fs::read_dir(dir).map_err(|e| Error::read_io(dir, &e))? {
+        let entry = entry.map_err(|e| Error::read_io(dir, &e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !(name.ends_with(".ldb") || name.ends_with(".sst")) {
+            continue;
+        }
+        if let Some(bad) = leveldb_check::check_table_once(&entry.path())?
+            .into_iter()
+            .next()
+        {
+            return Err(Error::new(
+                ErrorCode::Corrupt,
+                format!(
+                    "LevelDB table {bad}; its records cannot be read, so nothing is listed; \
+                     restore it from a verified backup (lookcoin-state rollback --dry-run shows how)"
+                ),
+            )
+            .with_path(&bad.file)
+            .with_offset(bad.offset));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a damaged database before rusty-leveldb opens it (which would rotate its info log
+/// first): a CURRENT that names no existing manifest, or database files with no CURRENT at
+/// all, over which `create_if_missing` would start an empty database and delete the tables.
+fn refuse_damaged(dir: &Path) -> Result<()> {
+    let current = dir.join("CURRENT");
+    let why = if fs::symlink_metadata(&current).is_ok() {
+        leveldb_check::check_current(dir)?
+            .into_iter()
+            .next()
+            .map(|p| p.reason)
+    } else if holds_database_files(dir)? {
+        Some("CURRENT is missing, but the folder holds LevelDB tables, logs or manifests".into())
+    } else {
+        None
+    };
+    match why {
+        None => Ok(()),
+        Some(why) => Err(Error::new(
+            ErrorCode::Corrupt,
+            format!(
+                "the LevelDB in {} is damaged: {why}; nothing was changed; restore it from a \
+                 verified backup (lookcoin-state rollback --dry-run shows how)",
+                dir.display()
+            ),
+        )
+        .with_path(dir)),
+    }
+}
+
+/// Whether `dir` holds a table, log or manifest (a missing folder holds none).
+fn holds_database_files(dir: &Path) -> Result<bool> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(Error::read_io(dir, &e)),
+    };
+    Ok(entries.flatten().any(|e| {
+        let name = e.file_name().to_string_lossy().into_owned();
+        [".ldb", ".sst", ".log"]
+            .iter()
+            .any(|ext| name.ends_with(ext))
+            || name.starts_with("MANIFEST-")
+    }))
 }
 
 /// Files of a LevelDB directory that hold no data: the lock and the info logs.
@@ -385,6 +467,11 @@ fn open_shared(dir: &Path, mode: OpenMode) -> Result<SharedDb> {
         create_if_missing: mode == OpenMode::CreateIfMissing,
         compressor: SNAPPY,
         env: std::rc::Rc::new(Box::new(SyncedEnv::new())),
+        // No info log: rusty-leveldb would rotate LOG over LOG.old on every open, even a
+        // failing one, destroying the diagnostics Google LevelDB left in a damaged database.
+        log: Some(std::rc::Rc::new(std::cell::RefCell::new(Logger(Box::new(
+            std::io::sink(),
+        ))))),
         ..Options::default()
     };
     let db = DB::open(dir, options).map_err(|s| status_to_error(dir, s, "open"))?;

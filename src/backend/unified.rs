@@ -111,7 +111,7 @@ impl UnifiedBackend {
             return Ok(Some(hit.file.clone()));
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
-        let text = fs::read_to_string(path).map_err(|e| read_error(path, &e))?;
+        let text = durable::read_regular_to_string(path).map_err(|e| read_error(path, &e))?;
         let file = Arc::new(UnifiedFile::parse(path, &text)?);
         // Only cache what we read under the fingerprint we saw, so a racing write is re-read.
         if fingerprint_of_len(path, text.len() as u64)? == Some(fingerprint) {
@@ -179,6 +179,7 @@ impl UnifiedBackend {
         if !changed(&outcome) {
             return Ok(outcome);
         }
+        file.check_version_can_advance(&path)?;
         file.stamp_write(now_ms());
         let text = file.to_text();
         // Compare-and-swap: a writer that ignores our lock (an old script) must not be overwritten.
@@ -351,7 +352,7 @@ fn read_error(path: &Path, err: &std::io::Error) -> Error {
 }
 
 fn read_optional(path: &Path) -> Result<Option<String>> {
-    match fs::read_to_string(path) {
+    match durable::read_regular_to_string(path) {
         Ok(text) => Ok(Some(text)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(read_error(path, &e)),

@@ -210,8 +210,10 @@ fn create_locked(
 /// Every file the backup will hold, sorted by its path in the backup.
 fn collect_sources(root: &Path, with_history: bool) -> Result<Vec<Source>> {
     let mut sources = Vec::new();
+    let inside = root.canonicalize().map_err(|e| Error::read_io(root, &e))?;
     let data_file = |name: &str| !NOT_DATA.contains(&name);
     add_files(
+        &inside,
         &root.join("leveldb"),
         LEVELDB_COPY_DIR,
         &data_file,
@@ -219,12 +221,19 @@ fn collect_sources(root: &Path, with_history: bool) -> Result<Vec<Source>> {
     )?;
     let unified = root.join("deployments/unified");
     if with_history {
-        add_tree(&unified, UNIFIED_COPY_DIR, &mut sources)?;
+        add_tree(&inside, &unified, UNIFIED_COPY_DIR, &mut sources)?;
     } else {
-        add_files(&unified, UNIFIED_COPY_DIR, &is_live_file_name, &mut sources)?;
+        add_files(
+            &inside,
+            &unified,
+            UNIFIED_COPY_DIR,
+            &is_live_file_name,
+            &mut sources,
+        )?;
     }
     let legacy = |name: &str| name.ends_with(".json") && !name.starts_with('.');
     add_files(
+        &inside,
         &root.join("deployments"),
         LEGACY_COPY_DIR,
         &legacy,
@@ -236,12 +245,13 @@ fn collect_sources(root: &Path, with_history: bool) -> Result<Vec<Source>> {
 
 /// The regular files directly in `dir` whose names pass `keep`; nothing when `dir` is absent.
 fn add_files(
+    root: &Path,
     dir: &Path,
     rel_dir: &str,
     keep: &dyn Fn(&str) -> bool,
     out: &mut Vec<Source>,
 ) -> Result<()> {
-    for (path, name, is_dir) in list_dir(dir)? {
+    for (path, name, is_dir) in list_dir(root, dir)? {
         if !is_dir && keep(&name) {
             out.push(Source {
                 from: path,
@@ -254,11 +264,11 @@ fn add_files(
 }
 
 /// Every regular file under `dir`, recursively, except hidden temp files.
-fn add_tree(dir: &Path, rel_dir: &str, out: &mut Vec<Source>) -> Result<()> {
-    for (path, name, is_dir) in list_dir(dir)? {
+fn add_tree(root: &Path, dir: &Path, rel_dir: &str, out: &mut Vec<Source>) -> Result<()> {
+    for (path, name, is_dir) in list_dir(root, dir)? {
         let rel = format!("{rel_dir}/{name}");
         if is_dir {
-            add_tree(&path, &rel, out)?;
+            add_tree(root, &path, &rel, out)?;
         } else if !name.starts_with('.') {
             out.push(Source {
                 from: path,
@@ -270,8 +280,10 @@ fn add_tree(dir: &Path, rel_dir: &str, out: &mut Vec<Source>) -> Result<()> {
     Ok(())
 }
 
-/// (path, UTF-8 name, is a directory) of the entries of `dir` that are files or folders.
-fn list_dir(dir: &Path) -> Result<Vec<(PathBuf, String, bool)>> {
+/// (path, UTF-8 name, is a directory) of the entries of `dir` that are files or folders. A
+/// symbolic link is followed only when it stays inside `root` (canonical): one leading out
+/// would copy a file from elsewhere on the machine into the backup, so it is refused.
+fn list_dir(root: &Path, dir: &Path) -> Result<Vec<(PathBuf, String, bool)>> {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -291,6 +303,19 @@ fn list_dir(dir: &Path) -> Result<Vec<(PathBuf, String, bool)>> {
             )
             .with_path(&path)
         })?;
+        let is_link = entry.file_type().is_ok_and(|t| t.is_symlink());
+        if is_link && !path.canonicalize().is_ok_and(|to| to.starts_with(root)) {
+            return Err(Error::new(
+                ErrorCode::Corrupt,
+                format!(
+                    "{} is a symbolic link leading outside {} (or nowhere); a backup copies \
+                     only the project's own files: replace it with the file itself; nothing was written",
+                    path.display(),
+                    root.display()
+                ),
+            )
+            .with_path(&path));
+        }
         let meta = fs::metadata(&path).map_err(|e| Error::read_io(&path, &e))?;
         if meta.is_dir() || meta.is_file() {
             out.push((path, name, meta.is_dir()));

@@ -153,8 +153,7 @@ impl RecordCounts {
 impl BackupManifest {
     /// Parses a manifest; the error says what is wrong, for the verification report.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let value: Value =
-            serde_json::from_str(text).map_err(|e| format!("not valid JSON ({e})"))?;
+        let value = crate::js_json::parse(text).map_err(|e| format!("not valid JSON ({e})"))?;
         let obj = value
             .as_object()
             .ok_or_else(|| "not a JSON object".to_string())?;

@@ -612,7 +612,8 @@ fn check_leveldb(
     problems: &mut Vec<Problem>,
 ) -> Option<RecordCounts> {
     let copy = dir.join(LEVELDB_COPY_DIR);
-    if !copy.join("CURRENT").is_file() {
+    // A copy without CURRENT is reported (it cannot be opened), not passed over in silence.
+    if !copy.is_dir() {
         return None;
     }
     match leveldb_check::check_dir(&copy) {

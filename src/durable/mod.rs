@@ -6,7 +6,7 @@
 //! conflict both with Google LevelDB's classic `fcntl` lock and with each other.
 
 use std::fs::{self, File, OpenOptions, Permissions};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::os::unix::io::AsRawFd;
@@ -285,10 +285,34 @@ fn same_inode(a: &fs::Metadata, b: &fs::Metadata) -> bool {
     a.ino() == b.ino() && a.dev() == b.dev()
 }
 
+/// Reads a regular file as UTF-8 text. A FIFO, socket, device or folder in its place is refused
+/// without a read (opened non-blocking, so a FIFO with no writer cannot hang the caller), with
+/// kind `InvalidInput`; text that is not UTF-8 gives `InvalidData`, as `fs::read_to_string` does.
+pub fn read_regular_to_string(path: &Path) -> io::Result<String> {
+    let mut file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file (a FIFO, socket, device or folder); it was not read",
+        ));
+    }
+    let mut text = String::new();
+    file.read_to_string(&mut text)?;
+    Ok(text)
+}
+
 /// Whether some other open file description holds a lock on `path` (probe with F_OFD_GETLK; a missing file is not held). Does not create the file.
 pub fn is_locked_elsewhere(path: &Path) -> Result<bool> {
-    // Read-only and without O_CREAT: probing must not create or need write access.
-    let file = match File::open(path) {
+    // Read-only and without O_CREAT: probing must not create or need write access; non-blocking
+    // so that a FIFO in the file's place cannot hang the probe.
+    let file = match OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+    {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
         Err(e) => return Err(lock_io(path, "open", &e)),

@@ -79,7 +79,7 @@ pub fn copy_file_new(
 /// inode, size and modification time. A hard link keeps all three. A rewrite in place to the
 /// same size within the filesystem's timestamp granularity would go unseen, so it is used only
 /// for files nobody rewrites in place (LevelDB tables).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FileStamp {
     dev: u64,
     ino: u64,

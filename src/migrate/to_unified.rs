@@ -195,6 +195,7 @@ fn rebuild(
     let text = if before.as_ref() == Some(&file) {
         None
     } else {
+        file.check_version_can_advance(&root.join(&path))?;
         file.stamp_write(now_ms());
         Some(file.to_text())
     };

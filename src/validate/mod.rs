@@ -362,7 +362,7 @@ fn unified_records(
     let mut files = Vec::new();
     for name in names {
         let path = dir.join(&name);
-        let parsed = fs::read_to_string(&path)
+        let parsed = crate::durable::read_regular_to_string(&path)
             .map_err(|e| Error::read_io(&path, &e))
             .and_then(|t| UnifiedFile::parse(&path, &t));
         match parsed {
