@@ -14,7 +14,6 @@ pub mod manifest;
 pub mod sums;
 mod verify;
 
-pub(crate) use catalog::live_production_count;
 pub use catalog::{
     assess_backup, list_backups, prune_backups, record_verification, Assessment, BackupListing,
     PruneOptions, PruneReport, ScorePart, INCIDENTS_DIR, INCIDENT_REPORT,

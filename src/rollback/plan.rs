@@ -10,9 +10,10 @@ use sha2::{Digest, Sha256};
 use super::{EMERGENCY_ENV_FILE, LEGACY_TARGET_DIR, LEVELDB_DIR, STAGING_PREFIX};
 use crate::backend::leveldb::{with_quiesced, LevelDbStamp};
 use crate::backup::{
-    list_backups, live_production_count, needed_for_rollback, no_progress, verify_backup,
-    RecordCounts, VerifyReport, BACKUPS_DIR, INCIDENTS_DIR, LEGACY_COPY_DIR,
+    list_backups, needed_for_rollback, no_progress, verify_backup, RecordCounts, VerifyReport,
+    BACKUPS_DIR, INCIDENTS_DIR, LEGACY_COPY_DIR,
 };
+use crate::compare::count_unified_dir;
 use crate::store::EMERGENCY_STOP_FILE;
 use crate::{Error, ErrorCode, Result};
 
@@ -129,7 +130,9 @@ pub fn make_plan(
         backup: report,
         skipped,
         legacy_files,
-        unified_before: live_production_count(root),
+        unified_before: count_unified_dir(&root.join("deployments/unified"))
+            .ok()
+            .map(|c| c.production),
         leveldb_before,
         leveldb_stamp,
         after,
