@@ -163,6 +163,9 @@ impl UnifiedBackend {
         let mutex = write_mutex(&path);
         let _in_process = mutex.lock().unwrap_or_else(|p| p.into_inner());
         let _cross_process = durable::lock_for_replace(&path, self.lock_timeout)?;
+        // A writer killed mid-write leaves its temp file; nobody else would ever remove it.
+        // Best effort: a leftover costs disk space only, and must not fail this write.
+        let _ = durable::remove_stale_temps(&self.dir);
         let before = read_optional(&path)?;
         let mut file = match &before {
             Some(text) => {
