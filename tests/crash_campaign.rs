@@ -456,3 +456,33 @@ fn unified_writers_killed_at_random_instants_keep_every_acknowledged_write() {
         fs::remove_dir_all(&root).unwrap();
     }
 }
+
+#[test]
+fn a_unified_write_removes_the_temp_files_of_killed_writers_only() {
+    let root = common::temp_dir("stale-temps");
+    let store = unified_store(&root);
+    store
+        .put_contract(CHAIN, batch_records(0, 0).remove(0))
+        .unwrap();
+    let mut dead = Command::new("true").spawn().unwrap();
+    let dead_pid = dead.id();
+    dead.wait().unwrap();
+    let dir = root.join("deployments/unified");
+    let stale = dir.join(format!(".bsctestnet.unified.json.tmp-{dead_pid}-0-17"));
+    let live = dir.join(format!(
+        ".bsctestnet.unified.json.tmp-{}-0-17",
+        std::process::id()
+    ));
+    fs::write(&stale, "half a file").unwrap();
+    fs::write(&live, "a write in progress").unwrap();
+    store
+        .put_contract(CHAIN, batch_records(0, 1).remove(0))
+        .unwrap();
+    assert!(
+        !stale.exists(),
+        "a dead writer's temp file survived a write"
+    );
+    assert!(live.exists(), "a live writer's temp file was removed");
+    store.close().unwrap();
+    fs::remove_dir_all(&root).unwrap();
+}
