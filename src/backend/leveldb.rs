@@ -379,7 +379,8 @@ fn status_to_error(dir: &Path, status: Status, action: &str) -> Error {
         StatusCode::Corruption | StatusCode::CompressionError | StatusCode::InvalidData => {
             ErrorCode::Corrupt
         }
-        _ if action == "write" || action == "delete" => ErrorCode::WriteFailed,
+        // Closing flushes the memtable into a table file: its failure is a write's.
+        _ if matches!(action, "write" | "delete" | "close") => ErrorCode::WriteFailed,
         _ => ErrorCode::BackendUnavailable,
     };
     let next = match code {
