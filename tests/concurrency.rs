@@ -264,6 +264,9 @@ fn race_writer_child() {
     let root = Path::new(&root);
     let writer: usize = writer.parse().unwrap();
     let mut out = std::io::stdout().lock();
+    // The harness has printed "test <name> ... " without a newline: end that line, or the
+    // first acknowledgement would be glued to it and missed.
+    writeln!(out).unwrap();
     let unified = (backend == "U").then(|| store(root, BackendKind::UnifiedJson));
     for n in 0..race_puts() {
         let leveldb = unified.is_none().then(|| leveldb_turn(root));

@@ -111,6 +111,9 @@ fn backup_child() {
         label: Some("crash campaign".into()),
         include_unified_history: false,
     };
+    // The harness has printed "test <name> ... " without a newline: end that line, or the
+    // first acknowledgement would be glued to it and missed.
+    println!();
     for _ in 0..10_000 {
         match create_backup(&options, &no_progress) {
             Ok(created) => println!("created {}", created.path.display()),
@@ -295,6 +298,9 @@ fn unified_writer_child() {
     let writer: usize = writer.parse().unwrap();
     let store = unified_store(Path::new(&root));
     let mut out = std::io::stdout().lock();
+    // The harness has printed "test <name> ... " without a newline: end that line, or the
+    // first acknowledgement would be glued to it and missed.
+    writeln!(out).unwrap();
     for batch in 0..100_000 {
         let records = batch_records(writer, batch);
         if records.len() == 1 {
