@@ -1,6 +1,7 @@
-//! Crash campaigns for backup create and for concurrent unified writes (the rollback's own
-//! campaign is in rollback_fixtures.rs): child processes are killed with SIGKILL at seeded
-//! random instants, then the state on disk is checked against what the children acknowledged.
+//! Crash campaigns for backup create, concurrent unified writes and a LevelDB writer (the
+//! rollback's own campaign is in rollback_fixtures.rs): child processes are killed with SIGKILL
+//! at seeded random instants, then the state on disk is checked against what the children
+//! acknowledged.
 //!
 //! `LCS_CRASH_RUNS` (default 16) sets the number of kills per campaign, `LCS_CRASH_SEED` the
 //! seed; every run prints its seed and delay so a failure replays.
@@ -491,4 +492,116 @@ fn a_unified_write_removes_the_temp_files_of_killed_writers_only() {
     assert!(live.exists(), "a live writer's temp file was removed");
     store.close().unwrap();
     fs::remove_dir_all(&root).unwrap();
+}
+
+/// Child side of the LevelDB campaign: one process (LevelDB admits one) writing batches until killed.
+#[test]
+fn leveldb_writer_child() {
+    let Ok(root) = std::env::var("LCS_LEVELDB_CHILD_ROOT") else {
+        return;
+    };
+    let mut config = StoreConfig::new(&root);
+    config.backend = Some(BackendKind::LevelDb);
+    let store = StateStore::with_env(config, &|_| None).unwrap();
+    store.initialize().unwrap();
+    let mut out = std::io::stdout().lock();
+    // The harness has printed "test <name> ... " without a newline: end that line, or the
+    // first acknowledgement would be glued to it and missed.
+    writeln!(out).unwrap();
+    for batch in 0..100_000 {
+        let records = batch_records(0, batch);
+        if records.len() == 1 {
+            store
+                .put_contract(CHAIN, records.into_iter().next().unwrap())
+                .unwrap();
+        } else {
+            store.put_contracts(CHAIN, records).unwrap();
+        }
+        writeln!(out, "ack {batch}").unwrap();
+        out.flush().unwrap();
+    }
+}
+
+fn leveldb_store(root: &Path) -> StateStore {
+    let mut config = StoreConfig::new(root);
+    config.backend = Some(BackendKind::LevelDb);
+    let store = StateStore::with_env(config, &|_| None).unwrap();
+    store.initialize().unwrap();
+    store
+}
+
+#[test]
+fn a_leveldb_writer_killed_at_random_instants_keeps_every_acknowledged_batch() {
+    let Some(_) = common::fixtures() else { return };
+    let seed = seed();
+    let mut state = seed ^ 0x6c766c64;
+    for run in 0..runs() {
+        let delay = next_random(&mut state) % 600;
+        eprintln!("leveldb crash run {run}: kill after {delay} ms (replay: LCS_CRASH_SEED={seed})");
+        let context = format!("run {run}, kill after {delay} ms, seed {seed}");
+        let root = workspace("leveldb-kill").unwrap();
+        let mut child = spawn_child(
+            "leveldb_writer_child",
+            &[("LCS_LEVELDB_CHILD_ROOT", root.display().to_string())],
+        );
+        let stdout = child.stdout.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+                .filter_map(|l| l.strip_prefix("ack ")?.parse::<usize>().ok())
+                .max()
+        });
+        std::thread::sleep(Duration::from_millis(delay));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let acked = reader.join().unwrap().map_or(0, |last| last + 1);
+        eprintln!("  acknowledged batches: {acked}");
+
+        let store = leveldb_store(&root);
+        let report = store.validate_integrity().unwrap();
+        assert!(report.is_valid, "{:?} ({context})", report.errors);
+        let present: BTreeSet<String> = store
+            .get_all_contracts(CHAIN)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.contract_name)
+            .collect();
+        let mut landed_records = 0;
+        for batch in 0..=acked {
+            let names: Vec<String> = batch_records(0, batch)
+                .into_iter()
+                .map(|r| r.contract_name)
+                .collect();
+            let found = names.iter().filter(|n| present.contains(*n)).count();
+            assert!(
+                found == 0 || found == names.len(),
+                "batch {batch} is half there ({found}/{}) ({context})",
+                names.len()
+            );
+            assert!(
+                batch == acked || found == names.len(),
+                "acknowledged batch {batch} is lost ({context})"
+            );
+            landed_records += found;
+        }
+        assert_eq!(
+            report.contract_count,
+            LIVE_RECORDS + landed_records,
+            "records nobody wrote ({context})"
+        );
+        // The reopened store takes writes again, and they survive another reopen.
+        store
+            .put_contract(CHAIN, batch_records(99, 0).remove(0))
+            .unwrap();
+        store.close().unwrap();
+        let again = leveldb_store(&root);
+        assert_eq!(
+            again.validate_integrity().unwrap().contract_count,
+            LIVE_RECORDS + landed_records + 1,
+            "{context}"
+        );
+        again.close().unwrap();
+        fs::remove_dir_all(&root).unwrap();
+    }
 }
