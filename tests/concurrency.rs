@@ -400,6 +400,7 @@ fn race_once(run: usize, root: &Path) {
         std::thread::sleep(Duration::from_millis(1));
     }
     let mut refused = 0;
+    let mut refused_after_declare = 0;
     let mut outcome = None;
     for attempt in 0.. {
         let options = RollbackOptions {
@@ -417,6 +418,10 @@ fn race_once(run: usize, root: &Path) {
                 break;
             }
             Err(e) if e.code == ErrorCode::Locked && writers_running => {
+                // "rollback failed: …" once the incident was declared; before that nothing changed.
+                if e.message.starts_with("rollback failed") {
+                    refused_after_declare += 1;
+                }
                 refused += 1;
                 std::thread::sleep(Duration::from_millis(5));
             }
@@ -487,7 +492,7 @@ fn race_once(run: usize, root: &Path) {
     );
     assert!(!root.join(".emergency-stop").exists());
     eprintln!(
-        "rollback race run {run}: {} writes acknowledged ({after} after the rollback), {locked} writers refused with STATE_LOCKED, {refused} rollback attempts refused with STATE_LOCKED",
+        "rollback race run {run}: {} writes acknowledged ({after} after the rollback), {locked} writers refused with STATE_LOCKED, {refused} rollback attempts refused with STATE_LOCKED ({refused_after_declare} of them after declaring the incident)",
         acked.len()
     );
 }
