@@ -173,13 +173,16 @@ impl StateStore {
                 &c.db_path.clone().unwrap_or_else(|| c.root.join("leveldb")),
                 OpenMode::CreateIfMissing,
             )?),
-            BackendKind::UnifiedJson => Arc::new(UnifiedBackend::open(
-                &c.unified_path
-                    .clone()
-                    .unwrap_or_else(|| c.root.join("deployments/unified")),
-                c.chains.clone(),
-                c.lock_timeout,
-            )?),
+            BackendKind::UnifiedJson => Arc::new(
+                UnifiedBackend::open(
+                    &c.unified_path
+                        .clone()
+                        .unwrap_or_else(|| c.root.join("deployments/unified")),
+                    c.chains.clone(),
+                    c.lock_timeout,
+                )?
+                .refusing_writes_while(c.root.join(EMERGENCY_STOP_FILE)),
+            ),
             BackendKind::Json => Arc::new(LegacyJsonBackend::open(
                 &c.legacy_path
                     .clone()
@@ -406,9 +409,13 @@ impl StateStore {
 
 /// `STATE_LOCKED` while `<root>/.emergency-stop` exists: every writer of the state checks this first.
 pub fn refuse_if_stopped(root: &Path) -> Result<()> {
-    let stop = root.join(EMERGENCY_STOP_FILE);
+    refuse_if_stop_file(&root.join(EMERGENCY_STOP_FILE))
+}
+
+/// `STATE_LOCKED` while the emergency stop file `stop` exists.
+pub(crate) fn refuse_if_stop_file(stop: &Path) -> Result<()> {
     if stop.exists() {
-        return Err(emergency_stop_error(&stop));
+        return Err(emergency_stop_error(stop));
     }
     Ok(())
 }

@@ -47,7 +47,6 @@ pub enum OpenMode {
 impl LevelDbBackend {
     /// Opens (or joins this process's open handle on) the database in `dir`.
     pub fn open(dir: &Path, mode: OpenMode) -> Result<Self> {
-        refuse_damaged(dir)?;
         let dir = prepare_dir(dir, mode)?;
         let mut registry = OPEN_DBS.lock().unwrap_or_else(|p| p.into_inner());
         let shared = match registry.get(&dir).and_then(Weak::upgrade) {
@@ -474,6 +473,7 @@ fn prepare_dir(dir: &Path, mode: OpenMode) -> Result<PathBuf> {
         OpenMode::CreateIfMissing => crate::durable::create_dir_all_durable(dir)?,
         OpenMode::MustExist => {
             if !dir.join("CURRENT").is_file() {
+                refuse_damaged(dir)?;
                 return Err(Error::new(
                     ErrorCode::BackendUnavailable,
                     format!(
@@ -490,6 +490,8 @@ fn prepare_dir(dir: &Path, mode: OpenMode) -> Result<PathBuf> {
 
 fn open_shared(dir: &Path, mode: OpenMode) -> Result<SharedDb> {
     let lock = FileLock::try_acquire(&dir.join("LOCK"))?;
+    // Only under the lock: a process creating the database writes its files before CURRENT.
+    refuse_damaged(dir)?;
     let options = Options {
         create_if_missing: mode == OpenMode::CreateIfMissing,
         compressor: SNAPPY,
@@ -514,7 +516,8 @@ fn status_to_error(dir: &Path, status: Status, action: &str) -> Error {
         StatusCode::Corruption | StatusCode::CompressionError | StatusCode::InvalidData => {
             ErrorCode::Corrupt
         }
-        _ if action == "write" || action == "delete" => ErrorCode::WriteFailed,
+        // Closing flushes the memtable into a table file: its failure is a write's.
+        _ if matches!(action, "write" | "delete" | "close") => ErrorCode::WriteFailed,
         _ => ErrorCode::BackendUnavailable,
     };
     let next = match code {

@@ -53,6 +53,8 @@ pub struct UnifiedBackend {
     dir: PathBuf,
     chains: ChainMap,
     lock_timeout: Duration,
+    /// Writes are refused while this file exists, checked under the file's lock.
+    stop_file: Option<PathBuf>,
     cache: Mutex<HashMap<PathBuf, Cached>>,
     /// Reads answered from the cache, and reads that had to read the file.
     hits: AtomicU64,
@@ -67,10 +69,19 @@ impl UnifiedBackend {
             dir: dir.to_path_buf(),
             chains,
             lock_timeout,
+            stop_file: None,
             cache: Mutex::new(HashMap::new()),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         })
+    }
+
+    /// Refuses every write with `STATE_LOCKED` while `stop_file` (the emergency stop) exists.
+    /// The check runs under the file's write lock, so a rollback that raises the stop and then
+    /// waits for the locks ([`durable::wait_for_replacers`]) knows no write can follow its backup.
+    pub fn refusing_writes_while(mut self, stop_file: PathBuf) -> Self {
+        self.stop_file = Some(stop_file);
+        self
     }
 
     /// The file that holds a chain.
@@ -163,6 +174,12 @@ impl UnifiedBackend {
         let mutex = write_mutex(&path);
         let _in_process = mutex.lock().unwrap_or_else(|p| p.into_inner());
         let _cross_process = durable::lock_for_replace(&path, self.lock_timeout)?;
+        // A writer killed mid-write leaves its temp file; nobody else would ever remove it.
+        // Best effort: a leftover costs disk space only, and must not fail this write.
+        let _ = durable::remove_stale_temps(&self.dir);
+        if let Some(stop) = &self.stop_file {
+            crate::store::refuse_if_stop_file(stop)?;
+        }
         let before = read_optional(&path)?;
         let mut file = match &before {
             Some(text) => {

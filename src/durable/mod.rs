@@ -189,11 +189,20 @@ pub struct ReplaceLock {
 
 /// Takes a [`ReplaceLock`] on `path`, waiting up to `timeout` (then `LOCK_TIMEOUT`).
 pub fn lock_for_replace(path: &Path, timeout: Duration) -> Result<ReplaceLock> {
+    poll_lock(path, timeout, || try_lock_for_replace(path)).map(|held| ReplaceLock { _held: held })
+}
+
+/// Retries `attempt` (polling with a short backoff, 1ms growing to 20ms) until it returns the lock, or fails with `LOCK_TIMEOUT` naming `path` after `timeout`.
+fn poll_lock(
+    path: &Path,
+    timeout: Duration,
+    mut attempt: impl FnMut() -> Result<Option<File>>,
+) -> Result<File> {
     let start = Instant::now();
     let mut backoff = Duration::from_millis(1);
     loop {
-        if let Some(held) = try_lock_for_replace(path)? {
-            return Ok(ReplaceLock { _held: held });
+        if let Some(held) = attempt()? {
+            return Ok(held);
         }
         let elapsed = start.elapsed();
         if elapsed >= timeout {
@@ -231,6 +240,32 @@ fn try_lock_for_replace(path: &Path) -> Result<Option<File>> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => lock_dir_for_create(path),
         Err(e) => Err(lock_io(path, "open", &e)),
     }
+}
+
+/// Waits until every writer that holds a [`ReplaceLock`] on a file of `dir` (files whose names pass `keep`, and creators of new ones) has finished, taking and releasing each lock in turn. A writer that checks a flag under its lock therefore sees a flag raised before this call, and no write that missed it is still on its way. `LOCK_TIMEOUT` when a lock stays held past `timeout`.
+pub fn wait_for_replacers(
+    dir: &Path,
+    keep: &dyn Fn(&str) -> bool,
+    timeout: Duration,
+) -> Result<()> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::read_io(dir, &e)),
+    };
+    let start = Instant::now();
+    for entry in entries.flatten() {
+        if keep(&entry.file_name().to_string_lossy()) {
+            drop(lock_for_replace(
+                &entry.path(),
+                timeout.saturating_sub(start.elapsed()),
+            )?);
+        }
+    }
+    // Creators of new files hold the folder's lock until their file is in place.
+    let remaining = timeout.saturating_sub(start.elapsed());
+    drop(poll_lock(dir, remaining, || try_flock_dir(dir))?);
+    Ok(())
 }
 
 fn lock_dir_for_create(path: &Path) -> Result<Option<File>> {

@@ -403,7 +403,9 @@ fn run(ctx: &Ctx, journal: &[JournalEntry], started: u64, resumed: bool) -> Resu
     let pre_backup = match incident::find(journal, "pre-backup", "done") {
         Some(data) => data.clone(),
         None if ctx.no_backup => Value::Null,
-        None => steps::pre_backup(ctx).map_err(|e| failed_before_change(ctx, e))?,
+        None => wait_for_unified_writers(ctx.root)
+            .and_then(|()| steps::pre_backup(ctx))
+            .map_err(|e| failed_before_change(ctx, e))?,
     };
     let swapped = done("swap") || steps::settle_swap(ctx, journal)?;
     let result = (|| {
@@ -420,6 +422,19 @@ fn run(ctx: &Ctx, journal: &[JournalEntry], started: u64, resumed: bool) -> Resu
         finish(ctx, started, pre_backup, resumed)
     })();
     result.map_err(|e| undo_after(ctx, e))
+}
+
+/// How long the pre-backup waits for a unified write that was under way when the stop was raised.
+const WRITER_DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Waits for unified writes that passed the emergency-stop check before it was raised: the
+/// pre-backup must not be taken while one of them can still land after it (it would be lost).
+fn wait_for_unified_writers(root: &Path) -> Result<()> {
+    durable::wait_for_replacers(
+        &root.join("deployments/unified"),
+        &is_live_file_name,
+        WRITER_DRAIN_TIMEOUT,
+    )
 }
 
 /// Validates through the store, writes the reports, lowers `.emergency-stop`.
