@@ -44,6 +44,7 @@ const FORCED_STEPS = [
   'legacy:done',
   'switch:begin',
   'switch:done',
+  'validate:begin',
   'finish:done',
 ]
 

@@ -727,8 +727,9 @@ function backupSection(b, cli) {
     '### Whole rollback on the generated state (core, force)',
     '',
     'A fresh `cp -a` of `state/` (with its backup) per run, not timed, then `--child rollback <copy>` →',
-    '`emergency_rollback({force: true})`: verify, plan, incident, pre-rollback backup of the current `leveldb/` and',
-    '`deployments/` (with history) and its verification, stage, swap, legacy files, `.env.emergency`, validation, reports.',
+    '`emergency_rollback({force: true})`: verify, plan, incident, pre-rollback backup of what the rollback replaces (the',
+    'current `leveldb/` with its tables hard-linked, live unified and legacy files; no unified history) and its structure',
+    'check, stage (tables hard-linked from the verified backup), swap, legacy files, `.env.emergency`, validation, reports.',
     '',
     ...runHead,
     runRow('ours: whole rollback', r),
@@ -740,11 +741,10 @@ function backupSection(b, cli) {
     '',
     ...stepRows(r.detail.steps),
     '',
-    `The two steps that deep-verify the chosen backup (the first also plans, which reads every record of the live ` +
-      `\`leveldb/\`) take ${fmtMs(verifyInRollback)} ms together, ${((100 * verifyInRollback) / r.p50Ms).toFixed(0)}% of the ` +
-      `rollback's p50; the pre-rollback backup (a create of the whole current state plus its deep verification), the ` +
-      'validation (the restored database and the backup\'s read again) and the stage (a hashed copy of the LevelDB) ' +
-      'take most of the rest.',
+    `The step that deep-verifies the chosen backup (the live \`leveldb/\` is read for the plan at the same time) takes ` +
+      `${fmtMs(verifyInRollback)} ms, ${((100 * verifyInRollback) / r.p50Ms).toFixed(0)}% of the rollback's p50; the ` +
+      'pre-rollback backup (hashing the old tables it links) and the validation (one read of every record through the ' +
+      'store) take most of the rest.',
     '',
   );
 

@@ -330,13 +330,11 @@ fn steps_of(events: &[Value], total: f64) -> Vec<Value> {
         );
         let label = match (last_label.as_str(), step, status) {
             ("verify:begin", "plan", "done") => {
-                "choose + deep-verify backup + plan (reads the live leveldb/)".to_string()
+                "choose + deep-verify backup, plan (the live leveldb/ read meanwhile)".to_string()
             }
-            ("plan:done", _, "begin") => {
-                "declare incident + deep-verify backup again (context)".to_string()
-            }
-            ("switch:done", "finish", "done") => {
-                "validate through store + validate state + reports".to_string()
+            ("plan:done", _, "begin") => "declare incident".to_string(),
+            ("validate:begin", "finish", "done") => {
+                "validate (one read through the store) + reports".to_string()
             }
             (prev, s, "done") if prev == format!("{s}:begin") => s.to_string(),
             (prev, s, st) => format!("{prev} → {s}:{st}"),
