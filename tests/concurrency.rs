@@ -58,15 +58,6 @@ fn named(contract_name: String, writer: usize, n: usize) -> ContractRecord {
     }
 }
 
-fn store(root: &Path, backend: BackendKind) -> StateStore {
-    let mut config = StoreConfig::new(root);
-    config.backend = Some(backend);
-    config.lock_timeout = Duration::from_secs(120);
-    let store = StateStore::with_env(config, &|_| None).unwrap();
-    store.initialize().unwrap();
-    store
-}
-
 /// Child side: one writer process doing its 500 puts, one at a time, as a deploy script would.
 #[test]
 fn writer_child() {
@@ -77,7 +68,11 @@ fn writer_child() {
         return;
     };
     let writer: usize = writer.parse().unwrap();
-    let store = store(Path::new(&root), BackendKind::UnifiedJson);
+    let store = common::open_store(
+        Path::new(&root),
+        BackendKind::UnifiedJson,
+        Some(Duration::from_secs(120)),
+    );
     for n in 0..unified_puts() {
         store.put_contract(97, record(writer, n)).unwrap();
     }
@@ -99,7 +94,11 @@ fn eight_processes_writing_one_unified_file_lose_nothing() {
     for mut child in children {
         assert!(child.wait().unwrap().success(), "a writer failed");
     }
-    let store = store(&root, BackendKind::UnifiedJson);
+    let store = common::open_store(
+        &root,
+        BackendKind::UnifiedJson,
+        Some(Duration::from_secs(120)),
+    );
     let records = store.get_all_contracts(97).unwrap();
     assert_eq!(
         records.len(),
@@ -126,7 +125,7 @@ fn eight_processes_writing_one_unified_file_lose_nothing() {
 #[test]
 fn eight_threads_writing_one_leveldb_lose_nothing() {
     let root = common::temp_dir("concurrent-leveldb");
-    let store = store(&root, BackendKind::LevelDb);
+    let store = common::open_store(&root, BackendKind::LevelDb, Some(Duration::from_secs(120)));
     std::thread::scope(|scope| {
         for writer in 0..WRITERS {
             let store = &store;
@@ -149,7 +148,7 @@ fn eight_threads_writing_one_leveldb_lose_nothing() {
 }
 
 fn store_reopened(root: &Path) -> usize {
-    let again = store(root, BackendKind::LevelDb);
+    let again = common::open_store(root, BackendKind::LevelDb, Some(Duration::from_secs(120)));
     let count = again.get_all_contracts(97).unwrap().len();
     again.close().unwrap();
     count
@@ -217,7 +216,7 @@ fn eight_processes_taking_turns_on_one_leveldb_lose_nothing() {
     for mut child in children {
         assert!(child.wait().unwrap().success(), "a writer failed");
     }
-    let store = store(&root, BackendKind::LevelDb);
+    let store = common::open_store(&root, BackendKind::LevelDb, Some(Duration::from_secs(120)));
     assert_eq!(
         store.get_all_contracts(97).unwrap().len(),
         WRITERS * unified_puts(),
@@ -269,7 +268,13 @@ fn race_writer_child() {
     // The harness has printed "test <name> ... " without a newline: end that line, or the
     // first acknowledgement would be glued to it and missed.
     writeln!(out).unwrap();
-    let unified = (backend == "U").then(|| store(root, BackendKind::UnifiedJson));
+    let unified = (backend == "U").then(|| {
+        common::open_store(
+            root,
+            BackendKind::UnifiedJson,
+            Some(Duration::from_secs(120)),
+        )
+    });
     for n in 0..race_puts() {
         let leveldb = unified.is_none().then(|| leveldb_turn(root));
         let store = unified.as_ref().or(leveldb.as_ref()).unwrap();
@@ -520,7 +525,12 @@ fn a_unified_write_waiting_for_the_lock_when_the_stop_is_raised_is_refused() {
     let put = {
         let root = root.clone();
         std::thread::spawn(move || {
-            store(&root, BackendKind::UnifiedJson).put_contract(97, record(0, 0))
+            common::open_store(
+                &root,
+                BackendKind::UnifiedJson,
+                Some(Duration::from_secs(120)),
+            )
+            .put_contract(97, record(0, 0))
         })
     };
     std::thread::sleep(Duration::from_millis(100));

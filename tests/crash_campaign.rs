@@ -71,23 +71,6 @@ fn live_state(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
         .collect()
 }
 
-/// Names under `dir`, recursively, that a killed writer may leave: temp files and trash.
-fn leftovers(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in fs::read_dir(&d).unwrap().flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.contains(".tmp-") || name.starts_with(".trash-") {
-                out.push(entry.path());
-            } else if entry.path().is_dir() {
-                stack.push(entry.path());
-            }
-        }
-    }
-    out
-}
-
 fn spawn_child(test: &str, envs: &[(&str, String)]) -> std::process::Child {
     let mut command = Command::new(std::env::current_exe().unwrap());
     command
@@ -232,7 +215,7 @@ fn a_backup_create_killed_at_random_instants_leaves_only_complete_or_refused_bac
             "{context}"
         );
         assert_eq!(
-            leftovers(&root),
+            common::leftovers(&root),
             Vec::<PathBuf>::new(),
             "temp or trash left after prune ({context})"
         );
@@ -280,15 +263,6 @@ fn batch_records(writer: usize, batch: usize) -> Vec<ContractRecord> {
         .collect()
 }
 
-fn unified_store(root: &Path) -> StateStore {
-    let mut config = StoreConfig::new(root);
-    config.backend = Some(BackendKind::UnifiedJson);
-    config.lock_timeout = Duration::from_secs(60);
-    let store = StateStore::with_env(config, &|_| None).unwrap();
-    store.initialize().unwrap();
-    store
-}
-
 /// Child side of the unified campaign: writes batches until killed, printing each acknowledged one.
 #[test]
 fn unified_writer_child() {
@@ -299,7 +273,16 @@ fn unified_writer_child() {
         return;
     };
     let writer: usize = writer.parse().unwrap();
-    let store = unified_store(Path::new(&root));
+    let store = common::open_store(
+        Path::new(&root),
+        BackendKind::UnifiedJson,
+        Some(Duration::from_secs(60)),
+    );
+    write_until_killed(&store, writer);
+}
+
+/// Writes batches for `writer` until the process is killed, printing each acknowledged one.
+fn write_until_killed(store: &StateStore, writer: usize) {
     let mut out = std::io::stdout().lock();
     // The harness has printed "test <name> ... " without a newline: end that line, or the
     // first acknowledgement would be glued to it and missed.
@@ -334,7 +317,11 @@ fn unified_writers_killed_at_random_instants_keep_every_acknowledged_write() {
         eprintln!("unified crash run {run}: kill after {delay} ms (replay: LCS_CRASH_SEED={seed})");
         let context = format!("run {run}, kill after {delay} ms, seed {seed}");
         let root = workspace("unified-kill").unwrap();
-        let before = unified_store(&root);
+        let before = common::open_store(
+            &root,
+            BackendKind::UnifiedJson,
+            Some(Duration::from_secs(60)),
+        );
         let errors_before = before.validate_integrity().unwrap().errors;
         let names_before: BTreeSet<String> = before
             .get_all_contracts(CHAIN)
@@ -393,7 +380,11 @@ fn unified_writers_killed_at_random_instants_keep_every_acknowledged_write() {
                     .unwrap_or_else(|e| panic!("{name} does not parse ({context}): {e}"));
             }
         }
-        let store = unified_store(&root);
+        let store = common::open_store(
+            &root,
+            BackendKind::UnifiedJson,
+            Some(Duration::from_secs(60)),
+        );
         let present: BTreeSet<String> = store
             .get_all_contracts(CHAIN)
             .unwrap()
@@ -452,7 +443,7 @@ fn unified_writers_killed_at_random_instants_keep_every_acknowledged_write() {
             "{context}"
         );
         assert_eq!(
-            leftovers(&root.join("deployments")),
+            common::leftovers(&root.join("deployments")),
             Vec::<PathBuf>::new(),
             "temp files left after the next write ({context})"
         );
@@ -469,7 +460,11 @@ fn unified_writers_killed_at_random_instants_keep_every_acknowledged_write() {
 #[test]
 fn a_unified_write_removes_the_temp_files_of_killed_writers_only() {
     let root = common::temp_dir("stale-temps");
-    let store = unified_store(&root);
+    let store = common::open_store(
+        &root,
+        BackendKind::UnifiedJson,
+        Some(Duration::from_secs(60)),
+    );
     store
         .put_contract(CHAIN, batch_records(0, 0).remove(0))
         .unwrap();
@@ -506,30 +501,7 @@ fn leveldb_writer_child() {
     config.backend = Some(BackendKind::LevelDb);
     let store = StateStore::with_env(config, &|_| None).unwrap();
     store.initialize().unwrap();
-    let mut out = std::io::stdout().lock();
-    // The harness has printed "test <name> ... " without a newline: end that line, or the
-    // first acknowledgement would be glued to it and missed.
-    writeln!(out).unwrap();
-    for batch in 0..100_000 {
-        let records = batch_records(0, batch);
-        if records.len() == 1 {
-            store
-                .put_contract(CHAIN, records.into_iter().next().unwrap())
-                .unwrap();
-        } else {
-            store.put_contracts(CHAIN, records).unwrap();
-        }
-        writeln!(out, "ack {batch}").unwrap();
-        out.flush().unwrap();
-    }
-}
-
-fn leveldb_store(root: &Path) -> StateStore {
-    let mut config = StoreConfig::new(root);
-    config.backend = Some(BackendKind::LevelDb);
-    let store = StateStore::with_env(config, &|_| None).unwrap();
-    store.initialize().unwrap();
-    store
+    write_until_killed(&store, 0);
 }
 
 #[test]
@@ -560,7 +532,7 @@ fn a_leveldb_writer_killed_at_random_instants_keeps_every_acknowledged_batch() {
         let acked = reader.join().unwrap().map_or(0, |last| last + 1);
         eprintln!("  acknowledged batches: {acked}");
 
-        let store = leveldb_store(&root);
+        let store = common::open_store(&root, BackendKind::LevelDb, None);
         let report = store.validate_integrity().unwrap();
         assert!(report.is_valid, "{:?} ({context})", report.errors);
         let present: BTreeSet<String> = store
@@ -597,7 +569,7 @@ fn a_leveldb_writer_killed_at_random_instants_keeps_every_acknowledged_batch() {
             .put_contract(CHAIN, batch_records(99, 0).remove(0))
             .unwrap();
         store.close().unwrap();
-        let again = leveldb_store(&root);
+        let again = common::open_store(&root, BackendKind::LevelDb, None);
         assert_eq!(
             again.validate_integrity().unwrap().contract_count,
             LIVE_RECORDS + landed_records + 1,

@@ -19,7 +19,7 @@ use lookcoin_state::backend::BackendKind;
 use lookcoin_state::backup::{create_backup, list_backups, no_progress, CreateOptions};
 use lookcoin_state::record::ContractRecord;
 use lookcoin_state::rollback::{emergency_rollback, Event, RollbackOptions};
-use lookcoin_state::store::{StateStore, StoreConfig};
+use lookcoin_state::store::StateStore;
 use lookcoin_state::ErrorCode;
 
 const FIXTURE_BACKUP: &str = "migration-2025-08-13T11-26-18-516Z";
@@ -101,35 +101,6 @@ fn record(n: usize) -> ContractRecord {
     }
 }
 
-fn store(root: &Path, backend: BackendKind) -> StateStore {
-    let mut config = StoreConfig::new(root);
-    config.backend = Some(backend);
-    config.lock_timeout = Duration::from_secs(5);
-    let store = StateStore::with_env(config, &|_| None).unwrap();
-    store.initialize().unwrap();
-    store
-}
-
-/// Files whose names say a writer left them half done: temp files and trash folders.
-fn leftovers(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in fs::read_dir(&d).unwrap().flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.contains(".tmp-")
-                || name.starts_with(".trash-")
-                || name.starts_with(".leveldb.staging")
-            {
-                out.push(entry.path());
-            } else if entry.file_type().unwrap().is_dir() {
-                stack.push(entry.path());
-            }
-        }
-    }
-    out
-}
-
 /// The fixture workspace copied onto the small filesystem.
 fn workspace_on(fs_dir: &Path, with_leveldb: bool) -> Option<PathBuf> {
     let fixtures = common::fixtures()?;
@@ -158,7 +129,11 @@ fn unified_puts_on_a_full_disk_fail_with_write_failed_and_change_nothing() {
     for leave in [0, size / 2] {
         let before = fs::read(&path).unwrap();
         let filler = fill(&small.dir, leave);
-        let store = store(&root, BackendKind::UnifiedJson);
+        let store = common::open_store(
+            &root,
+            BackendKind::UnifiedJson,
+            Some(Duration::from_secs(5)),
+        );
         let err = store.put_contract(97, record(0)).unwrap_err();
         assert_eq!(err.code, ErrorCode::WriteFailed, "leave {leave}: {err}");
         assert_eq!(err.details.path.as_deref(), path.to_str());
@@ -167,7 +142,11 @@ fn unified_puts_on_a_full_disk_fail_with_write_failed_and_change_nothing() {
             .unwrap_err();
         assert_eq!(err.code, ErrorCode::WriteFailed, "leave {leave}: {err}");
         assert_eq!(fs::read(&path).unwrap(), before, "leave {leave}");
-        assert_eq!(leftovers(&root), Vec::<PathBuf>::new(), "leave {leave}");
+        assert_eq!(
+            common::leftovers(&root),
+            Vec::<PathBuf>::new(),
+            "leave {leave}"
+        );
         assert_eq!(store.get_contract(97, "DiskFull0").unwrap(), None);
         fs::remove_file(filler).unwrap();
         // With space again the same store writes.
@@ -185,7 +164,7 @@ fn a_leveldb_put_on_a_full_disk_fails_with_write_failed_and_loses_no_acknowledge
     let Some(root) = workspace_on(&small.dir, true) else {
         return;
     };
-    let store = store(&root, BackendKind::LevelDb);
+    let store = common::open_store(&root, BackendKind::LevelDb, Some(Duration::from_secs(5)));
     let records_before = store.validate_integrity().unwrap().contract_count;
     store.put_contract(97, record(0)).unwrap();
     let filler = fill(&small.dir, 0);
@@ -236,7 +215,7 @@ fn a_leveldb_put_on_a_full_disk_fails_with_write_failed_and_loses_no_acknowledge
 }
 
 fn store_reopened(root: &Path) -> StateStore {
-    store(root, BackendKind::LevelDb)
+    common::open_store(root, BackendKind::LevelDb, Some(Duration::from_secs(5)))
 }
 
 /// Every file of the project but `backups/`, with its bytes.
@@ -285,7 +264,11 @@ fn a_backup_create_that_runs_out_of_space_leaves_no_backup_behind() {
             .map(|b| b.id)
             .collect();
         assert_eq!(ids, vec![FIXTURE_BACKUP.to_string()], "leave {leave}");
-        assert_eq!(leftovers(&root), Vec::<PathBuf>::new(), "leave {leave}");
+        assert_eq!(
+            common::leftovers(&root),
+            Vec::<PathBuf>::new(),
+            "leave {leave}"
+        );
         assert_eq!(live_state(&root), live, "leave {leave}");
         leave += 8 << 10;
         assert!(leave < 4 << 20, "the backup never fitted");
@@ -346,7 +329,11 @@ fn a_rollback_that_runs_out_of_space_at_any_step_leaves_the_old_state_and_then_c
             .collect();
         assert_eq!(now, live, "leave {leave}: the old state was not kept");
         assert!(!root.join("leveldb").exists(), "leave {leave}");
-        assert_eq!(leftovers(&root), Vec::<PathBuf>::new(), "leave {leave}");
+        assert_eq!(
+            common::leftovers(&root),
+            Vec::<PathBuf>::new(),
+            "leave {leave}"
+        );
         if journal.contains("\"start\"") {
             assert!(
                 last.contains("\"undone\""),
@@ -377,23 +364,8 @@ fn a_rollback_that_runs_out_of_space_at_any_step_leaves_the_old_state_and_then_c
 
 /// Every file of the project but `backups/` and the unreadable one, with its bytes.
 fn readable_state(root: &Path, unreadable: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path == root.join("backups") || path == unreadable {
-                continue;
-            }
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                out.push((path.clone(), fs::read(&path).unwrap()));
-            }
-        }
-    }
-    out.sort();
-    out
+    let backups = root.join("backups");
+    common::snapshot_except(root, &|p| p == backups || p == unreadable)
 }
 
 /// A symlink to `/proc/self/mem`: opens as a regular file, every read at offset 0 fails with EIO.
@@ -420,7 +392,11 @@ fn a_unified_file_that_fails_to_read_is_reported_and_never_overwritten() {
         }),
     ] {
         make(&path);
-        let store = store(&root, BackendKind::UnifiedJson);
+        let store = common::open_store(
+            &root,
+            BackendKind::UnifiedJson,
+            Some(Duration::from_secs(5)),
+        );
         let err = store.get_contract(97, "LookCoin").unwrap_err();
         assert_eq!(err.code, ErrorCode::BackendUnavailable, "{what}: {err}");
         let err = store.put_contract(97, record(0)).unwrap_err();
@@ -436,7 +412,7 @@ fn a_unified_file_that_fails_to_read_is_reported_and_never_overwritten() {
             "EIO" => assert!(meta.file_type().is_symlink(), "{what}: replaced"),
             _ => assert!(meta.is_dir(), "{what}: replaced"),
         }
-        assert_eq!(leftovers(&root), Vec::<PathBuf>::new(), "{what}");
+        assert_eq!(common::leftovers(&root), Vec::<PathBuf>::new(), "{what}");
         store.close().unwrap();
         if meta.is_dir() {
             fs::remove_dir(&path).unwrap();
@@ -469,7 +445,7 @@ fn a_backup_or_rollback_that_meets_an_unreadable_file_fails_before_any_change() 
         .map(|b| b.id)
         .collect();
     assert_eq!(ids, vec![FIXTURE_BACKUP.to_string()]);
-    assert_eq!(leftovers(&root), Vec::<PathBuf>::new());
+    assert_eq!(common::leftovers(&root), Vec::<PathBuf>::new());
     assert_eq!(readable_state(&root, &broken), live);
 
     // The rollback's pre-backup meets the same file: refused, state as it was, writes blocked.
@@ -488,7 +464,7 @@ fn a_backup_or_rollback_that_meets_an_unreadable_file_fails_before_any_change() 
         .collect();
     assert_eq!(now, live);
     assert!(!root.join("leveldb").exists());
-    assert_eq!(leftovers(&root), Vec::<PathBuf>::new());
+    assert_eq!(common::leftovers(&root), Vec::<PathBuf>::new());
     let journal =
         fs::read_to_string(root.join("logs/incidents/INC-EIO/journal")).unwrap_or_default();
     if journal.contains("\"start\"") {

@@ -65,11 +65,19 @@ pub fn copy_tree(from: &Path, to: &Path) {
 
 /// Every file under `dir` with its bytes, for "nothing on disk changed" assertions.
 pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    snapshot_except(dir, &|_| false)
+}
+
+/// Like [`snapshot`], leaving out the paths (files or whole folders) that `skip` names.
+pub fn snapshot_except(dir: &Path, skip: &dyn Fn(&Path) -> bool) -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         for entry in fs::read_dir(&d).unwrap() {
             let path = entry.unwrap().path();
+            if skip(&path) {
+                continue;
+            }
             if path.is_dir() {
                 stack.push(path);
             } else {
@@ -83,3 +91,40 @@ pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 
 /// The backup folder of the fixture workspace.
 pub const BACKUP: &str = "lookcoin-workspace/backups/migration-2025-08-13T11-26-18-516Z";
+
+/// Names under `dir`, recursively, that an interrupted writer may leave: temp files, trash
+/// folders and a rollback's staging folder.
+pub fn leftovers(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in fs::read_dir(&d).unwrap().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.contains(".tmp-")
+                || name.starts_with(".trash-")
+                || name.starts_with(".leveldb.staging")
+            {
+                out.push(entry.path());
+            } else if entry.file_type().unwrap().is_dir() {
+                stack.push(entry.path());
+            }
+        }
+    }
+    out
+}
+
+/// An initialized store on `backend`, the environment ignored; `lock_timeout` when given.
+pub fn open_store(
+    root: &Path,
+    backend: lookcoin_state::backend::BackendKind,
+    lock_timeout: Option<std::time::Duration>,
+) -> lookcoin_state::store::StateStore {
+    let mut config = lookcoin_state::store::StoreConfig::new(root);
+    config.backend = Some(backend);
+    if let Some(timeout) = lock_timeout {
+        config.lock_timeout = timeout;
+    }
+    let store = lookcoin_state::store::StateStore::with_env(config, &|_| None).unwrap();
+    store.initialize().unwrap();
+    store
+}
