@@ -14,6 +14,7 @@
 // Output: a table on stdout and bench/RESULTS.md (generated, never edited by hand).
 // `--quick` (or LOOKCOIN_BENCH_QUICK=1): the backup bench on a ~50 MiB data set instead of 1 GiB,
 // and the report goes to bench/work/RESULTS-quick.md, leaving bench/RESULTS.md alone.
+// `--only=1,2`: just these sections; the report goes to bench/work/RESULTS-partial.md.
 
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -27,9 +28,16 @@ import path from 'node:path';
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const QUICK = process.argv.includes('--quick') ||
   ['1', 'true', 'yes'].includes((process.env.LOOKCOIN_BENCH_QUICK ?? '').toLowerCase());
+const SECTIONS = ['1', '2', '3', '4'];
+const ONLY = parseOnly();
+/** Whether section `id` runs in this invocation. */
+const runs = (id) => ONLY === null || ONLY.has(id);
+// bench/RESULTS.md only ever holds a full run of every section.
 const RESULTS_FILE = QUICK
   ? path.join(REPO, 'bench', 'work', 'RESULTS-quick.md')
-  : path.join(REPO, 'bench', 'RESULTS.md');
+  : ONLY !== null
+    ? path.join(REPO, 'bench', 'work', 'RESULTS-partial.md')
+    : path.join(REPO, 'bench', 'RESULTS.md');
 const FIXTURES = process.env.LOOKCOIN_FIXTURES
   ? path.resolve(process.env.LOOKCOIN_FIXTURES)
   : path.resolve(REPO, '..', 'shared', 'fixtures');
@@ -70,6 +78,19 @@ const CANONICAL = [
 
 // ------------------------------------------------------------------------------------------------
 // Preconditions
+
+/** The section ids of `--only=…` (comma-separated), or null when every section runs. */
+function parseOnly() {
+  const arg = process.argv.find((a) => a.startsWith('--only='));
+  if (!arg) return null;
+  const ids = arg.slice('--only='.length).split(',').map((x) => x.trim()).filter(Boolean);
+  const unknown = ids.filter((id) => !SECTIONS.includes(id));
+  if (ids.length === 0 || unknown.length > 0) {
+    console.error(`bench: --only takes section numbers among ${SECTIONS.join(', ')}; got ${arg}`);
+    process.exit(1);
+  }
+  return new Set(ids);
+}
 
 function fail(message) {
   console.error(`bench: ${message}`);
@@ -795,6 +816,47 @@ function backupSection(b, cli) {
 // ------------------------------------------------------------------------------------------------
 // Rows and formatting
 
+/** The "1. LevelDB" part of RESULTS.md. */
+function levelSection(rows) {
+  return [
+    '## 1. LevelDB backend vs `level` (classic-level)',
+    '',
+    'Data: two copies of `lookcoin-workspace/backups/migration-2025-08-13T11-26-18-516Z/leveldb/current`',
+    "(28 records), one per peer; `level` opened with `valueEncoding:'json'`.",
+    'Ratio = ours p50 / level p50 (lower is better).',
+    '',
+    table(rows),
+    '',
+  ];
+}
+
+/** The "2. Unified JSON" part of RESULTS.md. */
+function unifiedSection(rows, maxRssKiB) {
+  return [
+    '## 2. Unified JSON backend vs the old TypeScript manager (plain-JS re-implementation)',
+    '',
+    `Data: copies of \`lookcoin-workspace/deployments\` (one per peer); file \`unified/${UNIFIED_FILE_NAME}\`, chain 97.`,
+    '',
+    '### Reads',
+    '',
+    'Ratio = old p50 / ours p50 (speed-up, higher is better).',
+    '',
+    table(rows.reads),
+    '',
+    '### Durable puts',
+    '',
+    'The 9 canonical contract names in rotation (updates of existing entries), fresh addresses/hashes each time.',
+    'Ours: locked, compare-and-swap on `fileVersion`, durable. Ratio = ours p50 / old p50 (informational);',
+    'the target is absolute.',
+    '',
+    table(rows.puts),
+    '',
+    `Peak RSS of the benchmark process (both peers, sections 1–2; processes it spawns are not counted): ` +
+      `${(maxRssKiB / 1024).toFixed(1)} MiB (\`process.resourceUsage().maxRSS\`).`,
+    '',
+  ];
+}
+
 /** Ratio = ours p50 / peer p50 (lower is better); target: ratio ≤ target. */
 /** Section 4: `validateState` in process on the fixture and on a generated 100k-record, 50-chain state. */
 function validateSection(v) {
@@ -926,18 +988,28 @@ async function main() {
   const loadAtStart = os.loadavg();
   let levelRows, unifiedRows, backupBench, validateBench, cliRollback;
   try {
-    console.error('bench: LevelDB section…');
-    levelRows = await benchLevelDb(ctx);
-    console.error('bench: unified JSON section…');
-    unifiedRows = await benchUnified(ctx);
+    if (runs('1')) {
+      console.error('bench: LevelDB section…');
+      levelRows = await benchLevelDb(ctx);
+    }
+    if (runs('2')) {
+      console.error('bench: unified JSON section…');
+      unifiedRows = await benchUnified(ctx);
+    }
     for (const close of ctx.closers.reverse()) await close();
     ctx.closers = [];
-    console.error(`bench: backup section (cargo bench --bench backup${QUICK ? ', quick' : ''})…`);
-    backupBench = runCargoBench('backup');
-    console.error('bench: validation section (cargo bench --bench validate)…');
-    validateBench = runCargoBench('validate');
-    console.error('bench: CLI rollback section…');
-    cliRollback = benchCliRollback(ctx);
+    if (runs('3')) {
+      console.error(`bench: backup section (cargo bench --bench backup${QUICK ? ', quick' : ''})…`);
+      backupBench = runCargoBench('backup');
+    }
+    if (runs('4')) {
+      console.error('bench: validation section (cargo bench --bench validate)…');
+      validateBench = runCargoBench('validate');
+    }
+    if (runs('3')) {
+      console.error('bench: CLI rollback section…');
+      cliRollback = benchCliRollback(ctx);
+    }
   } finally {
     await cleanup();
   }
@@ -965,44 +1037,18 @@ async function main() {
     `- Wall time: ${elapsed.toFixed(1)} s`,
     `- Load average (1/5/15 min) at start: ${loadText(loadAtStart)}; at end: ${loadText(os.loadavg())} ` +
       `(on ${cpus.length} cores: anything else running competes with the benchmark)`,
+    ...(ONLY === null ? [] : [`- Sections run: ${[...ONLY].sort().join(', ')} (\`--only\`; the others were skipped)`]),
     '',
     'Latency per operation measured with `process.hrtime.bigint()` around each single call',
     '(`await`ed for async calls); p50/p99 are nearest-rank percentiles in microseconds.',
     'Peers run in the same process, interleaved in rounds, after a warm-up. Timings are reported, never asserted.',
     '',
-    '## 1. LevelDB backend vs `level` (classic-level)',
-    '',
-    'Data: two copies of `lookcoin-workspace/backups/migration-2025-08-13T11-26-18-516Z/leveldb/current`',
-    "(28 records), one per peer; `level` opened with `valueEncoding:'json'`.",
-    'Ratio = ours p50 / level p50 (lower is better).',
-    '',
-    table(levelRows),
-    '',
-    '## 2. Unified JSON backend vs the old TypeScript manager (plain-JS re-implementation)',
-    '',
-    `Data: copies of \`lookcoin-workspace/deployments\` (one per peer); file \`unified/${UNIFIED_FILE_NAME}\`, chain 97.`,
-    '',
-    '### Reads',
-    '',
-    'Ratio = old p50 / ours p50 (speed-up, higher is better).',
-    '',
-    table(unifiedRows.reads),
-    '',
-    '### Durable puts',
-    '',
-    'The 9 canonical contract names in rotation (updates of existing entries), fresh addresses/hashes each time.',
-    'Ours: locked, compare-and-swap on `fileVersion`, durable. Ratio = ours p50 / old p50 (informational);',
-    'the target is absolute.',
-    '',
-    table(unifiedRows.puts),
-    '',
-    `Peak RSS of the benchmark process (both peers, sections 1–2; processes it spawns are not counted): ` +
-      `${(maxRssKiB / 1024).toFixed(1)} MiB (\`process.resourceUsage().maxRSS\`).`,
-    '',
-    ...backupSection(backupBench, cliRollback),
-    '',
-    ...validateSection(validateBench),
+    ...(levelRows ? levelSection(levelRows) : []),
+    ...(unifiedRows ? unifiedSection(unifiedRows, maxRssKiB) : []),
+    ...(backupBench ? [...backupSection(backupBench, cliRollback), ''] : []),
+    ...(validateBench ? validateSection(validateBench) : []),
   ].join('\n');
+
 
   console.log(md);
   fs.mkdirSync(path.dirname(RESULTS_FILE), { recursive: true });
