@@ -57,7 +57,7 @@ export interface StateMetrics {
   reads: LatencyStats
   writes: LatencyStats
   queries: LatencyStats
-  /** Unified JSON: reads answered from the cache over all reads of a file (null for LevelDB). */
+  /** Reads answered from the read cache (unified files; LevelDB records) over all reads that consulted it. */
   cacheHitRate: number | null
   cacheHits: number | null
   cacheMisses: number | null

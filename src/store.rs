@@ -220,14 +220,19 @@ impl StateStore {
         self.timed(OpKind::Read, |b| b.get(chain_id, name))
     }
 
-    /// `get_contract` when it can be answered from memory (a cached unified file that is still current), else `None` (then `get_contract` reads, or says what is wrong): lets a binding skip its thread hop.
-    pub fn get_contract_if_cached(
+    /// `get_contract` as the record's compact JSON text, the form the bindings return; LevelDB serves repeated reads from its read cache.
+    pub fn get_contract_json(&self, chain_id: u64, name: &str) -> Result<Option<Arc<str>>> {
+        self.timed(OpKind::Read, |b| b.get_json(chain_id, name))
+    }
+
+    /// `get_contract_json` when it can be answered from memory (a cached unified file that is still current, a cached LevelDB record), else `None` (then `get_contract_json` reads, or says what is wrong): lets a binding skip its thread hop.
+    pub fn get_contract_json_if_cached(
         &self,
         chain_id: u64,
         name: &str,
-    ) -> Option<Option<ContractRecord>> {
+    ) -> Option<Option<Arc<str>>> {
         let started = Instant::now();
-        let answer = self.backend().ok()?.get_if_cached(chain_id, name)?;
+        let answer = self.backend().ok()?.get_json_if_cached(chain_id, name)?;
         self.metrics.record(OpKind::Read, started.elapsed(), true);
         Some(answer)
     }

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError, Weak};
 
 use once_cell::sync::Lazy;
 use rusty_leveldb::{LdbIterator, Options, Status, StatusCode, WriteBatch, DB};
@@ -10,18 +10,81 @@ use rusty_leveldb::{LdbIterator, Options, Status, StatusCode, WriteBatch, DB};
 use super::leveldb_env::SyncedEnv;
 use super::{closed_error, Backend, BackendKind, RawEntry};
 use crate::durable::{FileLock, ScratchDir};
+use crate::js_json;
 use crate::record::{chain_key_range, contract_key, parse_key, ContractRecord};
 use crate::{Error, ErrorCode, Result};
 
 /// rusty-leveldb's id of its Snappy compressor, the one Google LevelDB uses by default.
 const SNAPPY: u8 = 1;
 
+/// Most records the read cache holds before it starts afresh.
+const READ_CACHE_ENTRIES: usize = 4096;
+/// Most bytes of record text the read cache holds before it starts afresh.
+const READ_CACHE_BYTES: usize = 8 << 20;
+
 /// An open database, shared by every store of this process that opens the same directory:
 /// a second open would be refused by the database's own lock.
 struct SharedDb {
-    db: Mutex<DB>,
+    db: Mutex<OpenDb>,
     // Held for as long as the database is open: makes Google LevelDB (fcntl) see us.
     _ofd_lock: FileLock,
+}
+
+/// The database and what has been read from it, behind one lock so a read that fills the
+/// cache and a write that clears it can never interleave.
+struct OpenDb {
+    db: DB,
+    reads: ReadCache,
+}
+
+/// Answers of `get_json` by key: the record's compact JSON text, or `None` for a missing key.
+///
+/// Only this process can change the database while it is open (its `LOCK` and our OFD lock
+/// keep `level` and other processes out), and every write here goes through `put_batch` or
+/// `delete`, which forget the keys they touch: so a cached answer is what a read would say.
+/// Decoding failures are never cached: each read reports them again.
+#[derive(Default)]
+struct ReadCache {
+    entries: HashMap<String, Option<Arc<str>>>,
+    bytes: usize,
+    hits: u64,
+    misses: u64,
+}
+
+impl ReadCache {
+    /// The cached answer for `key`; `count_miss` is false for a probe that will be followed by a read.
+    fn get(&mut self, key: &str, count_miss: bool) -> Option<Option<Arc<str>>> {
+        let found = self.entries.get(key).cloned();
+        match found {
+            Some(_) => self.hits += 1,
+            None if count_miss => self.misses += 1,
+            None => {}
+        }
+        found
+    }
+
+    fn insert(&mut self, key: String, text: Option<Arc<str>>) {
+        self.forget(&key);
+        let size = entry_size(&key, &text);
+        // Starting afresh keeps the bound without the bookkeeping of an LRU: records are read
+        // in bursts per deployment, and a miss costs one LevelDB read.
+        if self.entries.len() >= READ_CACHE_ENTRIES || self.bytes + size > READ_CACHE_BYTES {
+            self.entries.clear();
+            self.bytes = 0;
+        }
+        self.bytes += size;
+        self.entries.insert(key, text);
+    }
+
+    fn forget(&mut self, key: &str) {
+        if let Some((key, text)) = self.entries.remove_entry(key) {
+            self.bytes -= entry_size(&key, &text);
+        }
+    }
+}
+
+fn entry_size(key: &str, text: &Option<Arc<str>>) -> usize {
+    key.len() + text.as_ref().map_or(0, |t| t.len())
 }
 
 static OPEN_DBS: Lazy<Mutex<HashMap<PathBuf, Weak<SharedDb>>>> = Lazy::new(Default::default);
@@ -62,14 +125,36 @@ impl LevelDbBackend {
 
     /// Runs `f` on the database while holding its lock.
     fn with_db<T>(&self, f: impl FnOnce(&mut DB) -> Result<T>) -> Result<T> {
-        let shared = self
-            .shared
+        self.with_open(|open| f(&mut open.db))
+    }
+
+    /// Runs `f` on the database and its read cache while holding their lock.
+    fn with_open<T>(&self, f: impl FnOnce(&mut OpenDb) -> Result<T>) -> Result<T> {
+        let shared = self.shared_db()?;
+        let mut open = lock_db(&shared);
+        f(&mut open)
+    }
+
+    fn shared_db(&self) -> Result<Arc<SharedDb>> {
+        self.shared
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
-            .ok_or_else(|| closed_error(BackendKind::LevelDb))?;
-        let mut db = lock_db(&shared);
-        f(&mut db)
+            .ok_or_else(|| closed_error(BackendKind::LevelDb))
+    }
+
+    /// The value under `key`, straight from LevelDB (no cache).
+    fn read(&self, db: &mut DB, key: &str) -> Result<Option<ContractRecord>> {
+        // `get` would turn read errors into "missing"; `get_at` reports them.
+        let snapshot = db.get_snapshot();
+        let bytes = db
+            .get_at(&snapshot, key.as_bytes())
+            .map_err(|s| self.status_error(s, "read").with_key(key))?;
+        bytes
+            .map(|b| {
+                ContractRecord::from_leveldb_value(key, &b).map_err(|e| e.with_path(&self.dir))
+            })
+            .transpose()
     }
 
     /// Every (key, value) pair in `[from, to)`, or the whole database when `range` is `None`.
@@ -103,26 +188,51 @@ impl Backend for LevelDbBackend {
 
     fn get(&self, chain_id: u64, name: &str) -> Result<Option<ContractRecord>> {
         let key = contract_key(chain_id, name);
-        let bytes = self.with_db(|db| {
-            // `get` would turn read errors into "missing"; `get_at` reports them.
-            let snapshot = db.get_snapshot();
-            db.get_at(&snapshot, key.as_bytes())
-                .map_err(|s| self.status_error(s, "read").with_key(key.clone()))
-        })?;
-        bytes
-            .map(|b| {
-                ContractRecord::from_leveldb_value(&key, &b).map_err(|e| e.with_path(&self.dir))
-            })
-            .transpose()
+        self.with_db(|db| self.read(db, &key))
+    }
+
+    fn get_json(&self, chain_id: u64, name: &str) -> Result<Option<Arc<str>>> {
+        let key = contract_key(chain_id, name);
+        self.with_open(|open| {
+            if let Some(answer) = open.reads.get(&key, true) {
+                return Ok(answer);
+            }
+            let text = self
+                .read(&mut open.db, &key)?
+                .map(|r| Arc::from(js_json::to_compact(&r.to_json())));
+            open.reads.insert(key, text.clone());
+            Ok(text)
+        })
+    }
+
+    fn get_json_if_cached(&self, chain_id: u64, name: &str) -> Option<Option<Arc<str>>> {
+        let shared = self.shared_db().ok()?;
+        // Never wait here: the caller is a JS thread, and a long scan may hold the lock.
+        let mut open = match shared.db.try_lock() {
+            Ok(open) => open,
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) => return None,
+        };
+        open.reads.get(&contract_key(chain_id, name), false)
+    }
+
+    fn cache_stats(&self) -> Option<(u64, u64)> {
+        let shared = self.shared_db().ok()?;
+        let open = lock_db(&shared);
+        Some((open.reads.hits, open.reads.misses))
     }
 
     fn put_batch(&self, _chain_id: u64, records: &[ContractRecord]) -> Result<()> {
         let mut batch = WriteBatch::default();
-        for record in records {
-            batch.put(record.key().as_bytes(), &record.to_leveldb_value());
+        let keys: Vec<String> = records.iter().map(ContractRecord::key).collect();
+        for (key, record) in keys.iter().zip(records) {
+            batch.put(key.as_bytes(), &record.to_leveldb_value());
         }
-        self.with_db(|db| {
-            db.write(batch, true)
+        self.with_open(|open| {
+            // Forgotten whatever the outcome: a failed write may still have reached the log.
+            keys.iter().for_each(|key| open.reads.forget(key));
+            open.db
+                .write(batch, true)
                 .map_err(|s| self.status_error(s, "write"))
         })
     }
@@ -137,13 +247,15 @@ impl Backend for LevelDbBackend {
 
     fn delete(&self, chain_id: u64, name: &str) -> Result<bool> {
         let key = contract_key(chain_id, name);
-        self.with_db(|db| {
+        self.with_open(|open| {
+            let db = &mut open.db;
             let snapshot = db.get_snapshot();
             let existed = db
                 .get_at(&snapshot, key.as_bytes())
                 .map_err(|s| self.status_error(s, "read"))?
                 .is_some();
             if existed {
+                open.reads.forget(&key);
                 let mut batch = WriteBatch::default();
                 batch.delete(key.as_bytes());
                 db.write(batch, true)
@@ -184,8 +296,8 @@ impl Backend for LevelDbBackend {
         match Arc::try_unwrap(shared) {
             Ok(shared) => {
                 registry.remove(&self.dir);
-                let mut db = shared.db.into_inner().unwrap_or_else(|p| p.into_inner());
-                db.close().map_err(|s| self.status_error(s, "close"))
+                let mut open = shared.db.into_inner().unwrap_or_else(|p| p.into_inner());
+                open.db.close().map_err(|s| self.status_error(s, "close"))
             }
             Err(_) => Ok(()),
         }
@@ -334,7 +446,7 @@ fn raw_entry(key: String, value: &[u8]) -> RawEntry {
     }
 }
 
-fn lock_db(shared: &SharedDb) -> MutexGuard<'_, DB> {
+fn lock_db(shared: &SharedDb) -> MutexGuard<'_, OpenDb> {
     shared.db.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -368,7 +480,10 @@ fn open_shared(dir: &Path, mode: OpenMode) -> Result<SharedDb> {
     };
     let db = DB::open(dir, options).map_err(|s| status_to_error(dir, s, "open"))?;
     Ok(SharedDb {
-        db: Mutex::new(db),
+        db: Mutex::new(OpenDb {
+            db,
+            reads: ReadCache::default(),
+        }),
         _ofd_lock: lock,
     })
 }

@@ -7,7 +7,9 @@ pub mod unified;
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
+use crate::js_json;
 use crate::record::ContractRecord;
 use crate::{Error, ErrorCode, Result};
 
@@ -75,6 +77,15 @@ pub trait Backend: Send + Sync {
     fn get_if_cached(&self, _chain_id: u64, _name: &str) -> Option<Option<ContractRecord>> {
         None
     }
+    /// `get` as the record's compact JSON text (what the bindings hand out).
+    fn get_json(&self, chain_id: u64, name: &str) -> Result<Option<Arc<str>>> {
+        Ok(self.get(chain_id, name)?.map(|r| record_text(&r)))
+    }
+    /// `get_json` answered from memory; `None` as for `get_if_cached`.
+    fn get_json_if_cached(&self, chain_id: u64, name: &str) -> Option<Option<Arc<str>>> {
+        self.get_if_cached(chain_id, name)
+            .map(|found| found.map(|r| record_text(&r)))
+    }
     /// Writes records of one chain as one atomic, durable unit.
     fn put_batch(&self, chain_id: u64, records: &[ContractRecord]) -> Result<()>;
     /// Every record of one chain.
@@ -98,6 +109,11 @@ pub trait Backend: Send + Sync {
     fn probe(&self) -> Result<()>;
     /// Releases files and locks; later calls fail with `BACKEND_UNAVAILABLE`.
     fn close(&self) -> Result<()>;
+}
+
+/// A record as compact JSON text, the form `get_json` returns.
+fn record_text(record: &ContractRecord) -> Arc<str> {
+    Arc::from(js_json::to_compact(&record.to_json()))
 }
 
 /// The error of a call on a closed backend.
