@@ -58,21 +58,6 @@ pub struct StateManagerConfig {
     pub lock_timeout_ms: Option<u32>,
 }
 
-/// Filters of `queryContracts`.
-#[napi(object)]
-pub struct QueryOptionsJs {
-    /// One chain; 0 or absent means all.
-    pub chain_id: Option<f64>,
-    /// Exact contract name.
-    pub contract_name: Option<String>,
-    /// Exact network name.
-    pub network_name: Option<String>,
-    /// `timestamp`, `contractName` or `chainId`.
-    pub sort_by: Option<String>,
-    /// `asc` or `desc`.
-    pub sort_order: Option<String>,
-}
-
 /// Options of `exportAll`.
 #[napi(object)]
 pub struct ExportOptionsJs {
@@ -457,9 +442,12 @@ impl StateManager {
         self.task(chain_arg(chain_id).map(Op::List))
     }
 
-    /// Records matching the filters.
-    #[napi(ts_return_type = "Promise<ContractRecord[]>")]
-    pub fn query_contracts(&self, options: Option<QueryOptionsJs>) -> AsyncTask<StoreTask> {
+    /// Records matching the filters; invalid options reject before anything is read.
+    #[napi(
+        ts_args_type = "options?: QueryOptionsJs | null",
+        ts_return_type = "Promise<ContractRecord[]>"
+    )]
+    pub fn query_contracts(&self, options: Unknown) -> AsyncTask<StoreTask> {
         self.task(query_options(options).map(Op::Query))
     }
 
@@ -570,7 +558,12 @@ fn keyed(chain_id: Unknown, name: Unknown) -> crate::Result<(u64, String)> {
 
 /// A chain id given as a number (or, as the old scripts sometimes did, a decimal string).
 fn chain_arg(value: Unknown) -> crate::Result<u64> {
-    match js_to_json(value)? {
+    chain_value(js_to_json(value)?)
+}
+
+/// [`chain_arg`] of a value already converted.
+fn chain_value(value: Option<Value>) -> crate::Result<u64> {
+    match value {
         Some(Value::Number(n)) => chain(n.as_f64().unwrap_or(f64::NAN)),
         Some(Value::String(s))
             if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && !s.starts_with('0') =>
@@ -594,22 +587,49 @@ fn invalid_arg(message: &str) -> Error {
     Error::new(ErrorCode::ValidationFailed, message)
 }
 
-fn query_options(options: Option<QueryOptionsJs>) -> crate::Result<QueryOptions> {
-    let Some(o) = options else {
+/// The options of `queryContracts`, every key and type checked (the sort values by the core).
+fn query_options(options: Unknown) -> crate::Result<QueryOptions> {
+    const WHAT: &str = "queryContracts";
+    let Some(o) = args::options_arg(options, &format!("{WHAT} options"))? else {
         return Ok(QueryOptions::default());
     };
-    let chain_id = match o.chain_id {
-        None => None,
-        Some(0.0) => None,
-        Some(id) => Some(chain(id)?),
+    if o.on_progress.is_some() {
+        return Err(invalid_arg(&format!("{WHAT} takes no onProgress")));
+    }
+    let values = o.values;
+    args::known_keys(
+        &values,
+        &[
+            "chainId",
+            "contractName",
+            "networkName",
+            "sortBy",
+            "sortOrder",
+        ],
+        WHAT,
+    )?;
+    let chain_id = match values.get("chainId") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) if n.as_f64() == Some(0.0) => None,
+        other => Some(chain_value(other.cloned())?),
     };
-    Ok(QueryOptions {
+    let text = |key: &str| match values.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
+        other => Err(invalid_arg(&format!(
+            "{WHAT} {key} must be a non-empty string, got {}",
+            shown(&other.cloned())
+        ))),
+    };
+    let options = QueryOptions {
         chain_id,
-        contract_name: o.contract_name,
-        network_name: o.network_name,
-        sort_by: o.sort_by,
-        sort_order: o.sort_order,
-    })
+        contract_name: text("contractName")?,
+        network_name: text("networkName")?,
+        sort_by: text("sortBy")?,
+        sort_order: text("sortOrder")?,
+    };
+    options.check()?;
+    Ok(options)
 }
 
 fn export_options(options: Option<ExportOptionsJs>) -> crate::Result<ExportOptions> {

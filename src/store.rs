@@ -72,6 +72,35 @@ pub struct QueryOptions {
     pub sort_order: Option<String>,
 }
 
+impl QueryOptions {
+    /// Refuses sort keys and orders that do not exist, and empty name filters (they would match nothing).
+    pub fn check(&self) -> Result<()> {
+        if let Some(order) = self.sort_order.as_deref() {
+            if !["asc", "desc"].contains(&order) {
+                return Err(bad_option("sortOrder", order, "asc or desc"));
+            }
+        }
+        if let Some(by) = self.sort_by.as_deref() {
+            if !["timestamp", "contractName", "chainId"].contains(&by) {
+                return Err(bad_option(
+                    "sortBy",
+                    by,
+                    "timestamp, contractName or chainId",
+                ));
+            }
+        }
+        for (name, filter) in [
+            ("contractName", &self.contract_name),
+            ("networkName", &self.network_name),
+        ] {
+            if filter.as_deref() == Some("") {
+                return Err(bad_option(name, "", "a non-empty name"));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Options of `exportAll`.
 #[derive(Debug, Clone, Default)]
 pub struct ExportOptions {
@@ -267,6 +296,8 @@ impl StateStore {
 
     /// Records matching the filters, sorted as asked.
     pub fn query_contracts(&self, options: &QueryOptions) -> Result<Vec<ContractRecord>> {
+        // Before the load: a bad option must not cost a full scan, nor hide behind a read error.
+        options.check()?;
         let chain = options.chain_id.filter(|id| *id != 0);
         let mut records = self.timed(OpKind::Query, |b| match chain {
             Some(id) => b.list_chain(id),
@@ -282,7 +313,7 @@ impl StateStore {
                     .as_ref()
                     .is_none_or(|n| &r.network_name == n)
         });
-        sort_records(&mut records, options)?;
+        sort_records(&mut records, options);
         Ok(records)
     }
 
@@ -468,29 +499,17 @@ fn prepare_writes(chain_id: u64, records: Vec<ContractRecord>) -> Result<Vec<Con
         .collect()
 }
 
-fn sort_records(records: &mut [ContractRecord], options: &QueryOptions) -> Result<()> {
-    let descending = match options.sort_order.as_deref() {
-        None | Some("asc") => false,
-        Some("desc") => true,
-        Some(other) => return Err(bad_option("sortOrder", other, "asc or desc")),
-    };
+/// Sorts as asked; the options were checked by [`QueryOptions::check`].
+fn sort_records(records: &mut [ContractRecord], options: &QueryOptions) {
     match options.sort_by.as_deref() {
-        None => return Ok(()),
         Some("timestamp") => records.sort_by_key(|r| r.timestamp),
         Some("contractName") => records.sort_by(|a, b| a.contract_name.cmp(&b.contract_name)),
         Some("chainId") => records.sort_by_key(|r| r.chain_id),
-        Some(other) => {
-            return Err(bad_option(
-                "sortBy",
-                other,
-                "timestamp, contractName or chainId",
-            ))
-        }
+        _ => return,
     }
-    if descending {
+    if options.sort_order.as_deref() == Some("desc") {
         records.reverse();
     }
-    Ok(())
 }
 
 fn bad_option(name: &str, value: &str, allowed: &str) -> Error {
