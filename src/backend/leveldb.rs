@@ -10,7 +10,6 @@ use rusty_leveldb::{LdbIterator, Options, Status, StatusCode, WriteBatch, DB};
 use super::leveldb_env::SyncedEnv;
 use super::{closed_error, Backend, BackendKind, RawEntry};
 use crate::durable::{FileLock, ScratchDir};
-use crate::js_json;
 use crate::record::{chain_key_range, contract_key, parse_key, ContractRecord};
 use crate::{Error, ErrorCode, Result};
 
@@ -199,7 +198,7 @@ impl Backend for LevelDbBackend {
             }
             let text = self
                 .read(&mut open.db, &key)?
-                .map(|r| Arc::from(js_json::to_compact(&r.to_json())));
+                .map(|r| Arc::from(r.to_json_text()));
             open.reads.insert(key, text.clone());
             Ok(text)
         })

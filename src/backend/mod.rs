@@ -9,7 +9,6 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::js_json;
 use crate::record::ContractRecord;
 use crate::{Error, ErrorCode, Result};
 
@@ -113,7 +112,7 @@ pub trait Backend: Send + Sync {
 
 /// A record as compact JSON text, the form `get_json` returns.
 fn record_text(record: &ContractRecord) -> Arc<str> {
-    Arc::from(js_json::to_compact(&record.to_json()))
+    Arc::from(record.to_json_text())
 }
 
 /// The error of a call on a closed backend.
