@@ -37,6 +37,18 @@ pub fn write_uint(out: &mut String, n: u64) {
     out.push_str(&number_text(&Number::from(n)));
 }
 
+/// V8 `JSON.stringify(object, null, 2)` of an object held as a map (no copy into a `Value`).
+pub fn map_to_pretty(map: &Map<String, Value>) -> String {
+    let mut out = String::new();
+    write_members(
+        &mut out,
+        ('{', '}'),
+        map.iter().map(|(k, v)| (Some(k.as_str()), v)),
+        Some(0),
+    );
+    out
+}
+
 /// V8 `JSON.stringify(value, null, 2)`.
 pub fn to_pretty(value: &Value) -> String {
     let mut out = String::new();

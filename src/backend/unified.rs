@@ -227,9 +227,15 @@ impl Backend for UnifiedBackend {
         self.update(
             chain_id,
             |file| {
-                let before = file.clone();
+                let footprint = |file: &UnifiedFile| -> Vec<_> {
+                    records
+                        .iter()
+                        .map(|r| file.put_footprint(&r.contract_name))
+                        .collect()
+                };
+                let before = footprint(file);
                 records.iter().for_each(|r| file.put(r));
-                *file != before
+                footprint(file) != before
             },
             |changed| *changed,
         )
