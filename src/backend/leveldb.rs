@@ -156,19 +156,23 @@ impl LevelDbBackend {
             .transpose()
     }
 
-    /// Every (key, value) pair in `[from, to)`, or the whole database when `range` is `None`.
-    fn scan(&self, range: Option<(String, String)>) -> Result<Vec<(String, Vec<u8>)>> {
-        self.with_db(|db| scan_db(db, &self.dir, range.as_ref()))
-    }
-
-    /// The records of a key range (or of the whole database), decoded.
+    /// The records of a key range (or of the whole database), decoded as they are read.
     fn decode_range(&self, range: Option<(String, String)>) -> Result<Vec<ContractRecord>> {
-        self.scan(range)?
-            .into_iter()
-            .map(|(key, value)| {
-                ContractRecord::from_leveldb_value(&key, &value).map_err(|e| e.with_path(&self.dir))
+        let mut records = Vec::new();
+        let mut first_failure = None;
+        self.with_db(|db| {
+            // The scan goes on after a bad value, so a bad key further on is still reported
+            // first, as when every pair was read before any was decoded.
+            each_entry(db, &self.dir, range.as_ref(), &mut |key, value| {
+                if first_failure.is_none() {
+                    match ContractRecord::from_leveldb_value(&key, value) {
+                        Ok(record) => records.push(record),
+                        Err(e) => first_failure = Some(e.with_path(&self.dir)),
+                    }
+                }
             })
-            .collect()
+        })?;
+        first_failure.map_or(Ok(records), Err)
     }
 
     fn status_error(&self, status: Status, action: &str) -> Error {
@@ -265,13 +269,15 @@ impl Backend for LevelDbBackend {
     }
 
     fn scan_raw(&self) -> Result<Vec<RawEntry>> {
-        Ok(raw_entries(self.scan(None)?))
+        let mut entries = Vec::new();
+        self.visit_raw(&mut |entry| entries.push(entry))?;
+        Ok(entries)
     }
 
     fn visit_raw(&self, visit: &mut dyn FnMut(RawEntry)) -> Result<()> {
         self.with_db(|db| {
             each_entry(db, &self.dir, None, &mut |key, value| {
-                visit(raw_entry(key, &value))
+                visit(raw_entry(key, value))
             })
         })
     }
@@ -354,7 +360,7 @@ pub fn visit_copy(dir: &Path, visit: &mut dyn FnMut(RawEntry)) -> Result<()> {
     };
     let mut db = DB::open(scratch.path(), options).map_err(|s| status_to_error(dir, s, "open"))?;
     each_entry(&mut db, dir, None, &mut |key, value| {
-        visit(raw_entry(key, &value))
+        visit(raw_entry(key, value))
     })?;
     db.close().map_err(|s| status_to_error(dir, s, "close"))
 }
@@ -389,22 +395,12 @@ pub fn with_quiesced<T>(dir: &Path, f: impl FnOnce() -> Result<T>) -> Result<T> 
 /// Files of a LevelDB directory that hold no data: the lock and the info logs.
 pub const NOT_DATA: [&str; 3] = ["LOCK", "LOG", "LOG.old"];
 
-fn scan_db(
-    db: &mut DB,
-    dir: &Path,
-    range: Option<&(String, String)>,
-) -> Result<Vec<(String, Vec<u8>)>> {
-    let mut out = Vec::new();
-    each_entry(db, dir, range, &mut |key, value| out.push((key, value)))?;
-    Ok(out)
-}
-
 /// Hands every (key, value) pair in `[from, to)` (or the whole database) to `visit`, in key order.
 fn each_entry(
     db: &mut DB,
     dir: &Path,
     range: Option<&(String, String)>,
-    visit: &mut dyn FnMut(String, Vec<u8>),
+    visit: &mut dyn FnMut(String, &[u8]),
 ) -> Result<()> {
     let mut iter = db
         .new_iter()
@@ -420,20 +416,12 @@ fn each_entry(
         let key = String::from_utf8(key.to_vec()).map_err(|_| {
             Error::new(ErrorCode::Corrupt, "a LevelDB key is not UTF-8").with_path(dir)
         })?;
-        visit(key, value.to_vec());
+        visit(key, &value);
         if !iter.advance() {
             break;
         }
     }
     Ok(())
-}
-
-/// Decodes scanned pairs one by one, keeping each key's own failure.
-fn raw_entries(pairs: Vec<(String, Vec<u8>)>) -> Vec<RawEntry> {
-    pairs
-        .into_iter()
-        .map(|(key, value)| raw_entry(key, &value))
-        .collect()
 }
 
 /// One pair decoded, with its own failure kept.
