@@ -39,6 +39,20 @@ export interface IntegrityReport {
   lastValidated: string
 }
 
+/** Filters of `queryContracts`; another key or a wrong type rejects VALIDATION_FAILED before anything is read. */
+export interface QueryOptionsJs {
+  /** One chain (a number, or a decimal string); 0 or absent means all. */
+  chainId?: number | string | null
+  /** Exact contract name. */
+  contractName?: string | null
+  /** Exact network name. */
+  networkName?: string | null
+  /** Sort key; no sorting when absent. */
+  sortBy?: 'timestamp' | 'contractName' | 'chainId' | null
+  /** `asc` (default) or `desc`. */
+  sortOrder?: 'asc' | 'desc' | null
+}
+
 /** Latency statistics of one kind of operation (milliseconds). */
 export interface LatencyStats {
   count: number
@@ -57,7 +71,7 @@ export interface StateMetrics {
   reads: LatencyStats
   writes: LatencyStats
   queries: LatencyStats
-  /** Unified JSON: reads answered from the cache over all reads of a file (null for LevelDB). */
+  /** Reads answered from the read cache (unified files; LevelDB records) over all reads that consulted it. */
   cacheHitRate: number | null
   cacheHits: number | null
   cacheMisses: number | null
@@ -555,8 +569,8 @@ export declare class StateManager {
   deleteContract(chainId: number, contractName: string): Promise<boolean>
   /** Every record of one chain. */
   getAllContracts(chainId: number): Promise<ContractRecord[]>
-  /** Records matching the filters. */
-  queryContracts(options?: QueryOptionsJs | undefined | null): Promise<ContractRecord[]>
+  /** Records matching the filters; invalid options reject before anything is read. */
+  queryContracts(options?: QueryOptionsJs | null): Promise<ContractRecord[]>
   /** The export document as JSON text. */
   exportAll(options?: ExportOptionsJs | undefined | null): Promise<string>
   /** Imports an export document (text or object): all records or none. */
@@ -645,20 +659,6 @@ export declare function migrateUnifiedToLevelDb(options: MigrateToLevelDbOptions
  * and any an open incident names. A dry run (the default) only reports.
  */
 export declare function pruneBackups(root: string, options: PruneBackupsOptions): Promise<PruneReport>
-
-/** Filters of `queryContracts`. */
-export interface QueryOptionsJs {
-  /** One chain; 0 or absent means all. */
-  chainId?: number
-  /** Exact contract name. */
-  contractName?: string
-  /** Exact network name. */
-  networkName?: string
-  /** `timestamp`, `contractName` or `chainId`. */
-  sortBy?: string
-  /** `asc` or `desc`. */
-  sortOrder?: string
-}
 
 /** Fills the constructor arguments a live store lacks from the other store, the files and the backups (after a backup unless `dryRun`). */
 export declare function recoverConstructorArgs(options: RecoverOptions): Promise<RecoveryReport>

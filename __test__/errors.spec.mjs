@@ -1,9 +1,12 @@
 // The error contract (StateManagerError with code/details), closed stores, integrity report and metrics.
 import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import fs from 'node:fs'
 import path from 'node:path'
 import { describe, test } from 'node:test'
 
 import {
+  assertSameSnapshot,
   assertStateError,
   copyTree,
   createStateManager,
@@ -11,6 +14,7 @@ import {
   fixturesSkip,
   rejectsWith,
   sampleRecord,
+  snapshot,
   tmpDir,
 } from './helpers.mjs'
 
@@ -75,6 +79,44 @@ describe('StateManagerError', () => {
     await rejectsWith(mgr.importAll({ nothing: 'here' }), 'VALIDATION_FAILED')
     // Nothing of the above was written.
     assert.deepEqual(await mgr.getAllContracts(97), [])
+  })
+
+  test('invalid queryContracts options reject VALIDATION_FAILED before any file is read', { timeout: 20000 }, async (t) => {
+    // Root A: the chain 97 file is a FIFO with no writer, so any read of it would hang the test.
+    const fifoRoot = tmpDir(t, 'lcs-query-fifo-')
+    const fifoDir = path.join(fifoRoot, 'deployments', 'unified')
+    fs.mkdirSync(fifoDir, { recursive: true })
+    execFileSync('mkfifo', [path.join(fifoDir, 'bsctestnet.unified.json')])
+    // Root B: a corrupt file, which a real query reports as STATE_CORRUPT.
+    const corruptRoot = tmpDir(t, 'lcs-query-corrupt-')
+    const corruptDir = path.join(corruptRoot, 'deployments', 'unified')
+    fs.mkdirSync(corruptDir, { recursive: true })
+    fs.writeFileSync(path.join(corruptDir, 'bsctestnet.unified.json'), '{"chainId": 97, "contracts": ')
+    const before = snapshot(corruptRoot)
+    const fifo = await open(t, 'unified-json', fifoRoot)
+    const corrupt = await open(t, 'unified-json', corruptRoot)
+    await rejectsWith(corrupt.queryContracts({ chainId: 97 }), 'STATE_CORRUPT')
+
+    const invalid = [
+      'all', 97, [], { chain: 97 }, { chainId: 97, sortby: 'timestamp' }, { onProgress: () => {} },
+      { chainId: 'abc' }, { chainId: -1 }, { chainId: 1.5 }, { chainId: {} }, { chainId: true },
+      { contractName: 42 }, { contractName: '' }, { networkName: ['bsctestnet'] },
+      { sortBy: 'address' }, { sortBy: 1 }, { sortOrder: 'up' }, { chainId: 97, sortOrder: 'DESC' },
+    ]
+    for (const options of invalid) {
+      for (const mgr of [fifo, corrupt]) {
+        const err = await rejectsWith(mgr.queryContracts(options), 'VALIDATION_FAILED')
+        assert.equal(err.details.path, undefined, `${JSON.stringify(options)}: ${err.message}`)
+        assert.ok(!err.message.includes('.unified.json'), `${JSON.stringify(options)}: ${err.message}`)
+      }
+    }
+    assert.ok(fs.statSync(path.join(fifoDir, 'bsctestnet.unified.json')).isFIFO())
+    assert.deepEqual(fs.readdirSync(fifoDir), ['bsctestnet.unified.json'])
+    assertSameSnapshot(before, snapshot(corruptRoot))
+    // Valid spellings still pass validation (and then meet the corrupt file).
+    for (const options of [undefined, null, {}, { chainId: 0 }, { chainId: '97', sortBy: 'chainId', sortOrder: 'desc' }, { contractName: null }]) {
+      await rejectsWith(corrupt.queryContracts(options), 'STATE_CORRUPT')
+    }
   })
 
   test('an unknown backend name rejects VALIDATION_FAILED', async (t) => {

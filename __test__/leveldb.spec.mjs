@@ -97,6 +97,29 @@ describe('leveldb backend on the migration backup copy', () => {
     assert.equal((await mgr.queryContracts()).length, 27)
   })
 
+  test('repeated reads come from the read cache, and a write by a second manager of the same root is seen at once', { skip }, async (t) => {
+    const root = leveldbRoot(t)
+    const mgr = await open(t, root)
+    const other = await open(t, root)
+    const before = mgr.getContractSync(97, 'LookCoin')
+    assert.deepEqual(await mgr.getContract(97, 'LookCoin'), before)
+    const copy = mgr.getContractSync(97, 'LookCoin')
+    assert.notStrictEqual(copy, before, 'every read hands out a fresh object')
+    copy.address = 'mutated by the caller'
+    assert.deepEqual(mgr.getContractSync(97, 'LookCoin'), before)
+    assert.strictEqual(mgr.getContractSync(97, 'NotYet'), null)
+    await other.putContract(97, { ...before, address: ADDR })
+    await other.putContract(97, { ...before, contractName: 'NotYet' })
+    assert.equal(mgr.getContractSync(97, 'LookCoin').address, ADDR)
+    assert.equal((await mgr.getContract(97, 'NotYet')).contractName, 'NotYet')
+    await other.deleteContract(97, 'NotYet')
+    assert.strictEqual(await mgr.getContract(97, 'NotYet'), null)
+    const m = await mgr.getMetrics()
+    assert.ok(m.cacheHits >= 3, `cacheHits ${m.cacheHits}`)
+    assert.ok(m.cacheMisses >= 4, `cacheMisses ${m.cacheMisses}`)
+    assert.ok(m.cacheHitRate > 0 && m.cacheHitRate < 1, `cacheHitRate ${m.cacheHitRate}`)
+  })
+
   test('putContract stores BigInt args as decimal strings and takes chainId from the argument', { skip }, async (t) => {
     const root = leveldbRoot(t)
     const mgr = await open(t, root)

@@ -14,6 +14,7 @@
 // Output: a table on stdout and bench/RESULTS.md (generated, never edited by hand).
 // `--quick` (or LOOKCOIN_BENCH_QUICK=1): the backup bench on a ~50 MiB data set instead of 1 GiB,
 // and the report goes to bench/work/RESULTS-quick.md, leaving bench/RESULTS.md alone.
+// `--only=1,2`: just these sections; the report goes to bench/work/RESULTS-partial.md.
 
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -27,9 +28,16 @@ import path from 'node:path';
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const QUICK = process.argv.includes('--quick') ||
   ['1', 'true', 'yes'].includes((process.env.LOOKCOIN_BENCH_QUICK ?? '').toLowerCase());
+const SECTIONS = ['1', '2', '3', '4'];
+const ONLY = parseOnly();
+/** Whether section `id` runs in this invocation. */
+const runs = (id) => ONLY === null || ONLY.has(id);
+// bench/RESULTS.md only ever holds a full run of every section.
 const RESULTS_FILE = QUICK
   ? path.join(REPO, 'bench', 'work', 'RESULTS-quick.md')
-  : path.join(REPO, 'bench', 'RESULTS.md');
+  : ONLY !== null
+    ? path.join(REPO, 'bench', 'work', 'RESULTS-partial.md')
+    : path.join(REPO, 'bench', 'RESULTS.md');
 const FIXTURES = process.env.LOOKCOIN_FIXTURES
   ? path.resolve(process.env.LOOKCOIN_FIXTURES)
   : path.resolve(REPO, '..', 'shared', 'fixtures');
@@ -63,6 +71,16 @@ const N_CLI_ROLLBACK = 20;
 // page cache, background load) hits every peer alike.
 const ROUND = { get: 100, put: 25 };
 
+// Scale runs (sections 1 and 2): generated stores of these many records, besides the fixture.
+// --quick runs the first size only. Generated once with our own writers and cached under
+// target/bench-data/<SCALE_DATA_VERSION>-<kind>-<size>/ (bump the version when the generator changes).
+const SCALE_SIZES = QUICK ? [10_000] : [10_000, 100_000];
+const SCALE_DATA_VERSION = 'store-scale-v2';
+const SCALE_DATA_DIR = path.join(REPO, 'target', 'bench-data');
+// The generated LevelDB spreads its records evenly over this many chains (the 5 production chains
+// first); the per-chain list reads chain 97, so it grows as size / SCALE_CHAINS.
+const SCALE_CHAINS = 50;
+
 const CANONICAL = [
   'LookCoin', 'SupplyOracle', 'LayerZeroModule', 'CelerIMModule', 'HyperlaneModule',
   'CrossChainRouter', 'FeeManager', 'SecurityManager', 'ProtocolRegistry',
@@ -70,6 +88,19 @@ const CANONICAL = [
 
 // ------------------------------------------------------------------------------------------------
 // Preconditions
+
+/** The section ids of `--only=…` (comma-separated), or null when every section runs. */
+function parseOnly() {
+  const arg = process.argv.find((a) => a.startsWith('--only='));
+  if (!arg) return null;
+  const ids = arg.slice('--only='.length).split(',').map((x) => x.trim()).filter(Boolean);
+  const unknown = ids.filter((id) => !SECTIONS.includes(id));
+  if (ids.length === 0 || unknown.length > 0) {
+    console.error(`bench: --only takes section numbers among ${SECTIONS.join(', ')}; got ${arg}`);
+    process.exit(1);
+  }
+  return new Set(ids);
+}
 
 function fail(message) {
   console.error(`bench: ${message}`);
@@ -475,6 +506,324 @@ async function benchUnified(ctx) {
 }
 
 // ------------------------------------------------------------------------------------------------
+// Scale: the same operations on the fixture and on generated stores of SCALE_SIZES records
+
+const sha = (seed, bytes) => '0x' + crypto.createHash('sha256').update(seed).digest('hex').slice(0, bytes * 2);
+
+/** Generated record `k` of a chain: well-formed and deterministic, so a cached data set can be regenerated identically. */
+function genRecord(chainId, networkName, k) {
+  const seed = `${chainId}:${k}`;
+  const hash = sha(`bytecode:${seed}`, 32);
+  return {
+    contractName: `Contract${k}`,
+    chainId,
+    networkName,
+    address: sha(`impl:${seed}`, 20),
+    factoryByteCodeHash: hash,
+    implementationHash: hash,
+    proxyAddress: sha(`proxy:${seed}`, 20),
+    deploymentArgs: [sha(`arg:${seed}`, 20), '20000000000000000000000000'],
+    timestamp: 1755000000000 + k,
+  };
+}
+
+/** The chains of the generated LevelDB: the 5 production ones, then made-up ids. */
+function scaleChains() {
+  const real = [[56, 'bsc'], [97, 'bscTestnet'], [84532, 'baseSepolia'], [11155420, 'opSepolia'], [23295, 'sapphiretestnet']];
+  const made = Array.from({ length: SCALE_CHAINS - real.length }, (_, k) => [900001 + k, `benchnet${k}`]);
+  return [...real, ...made];
+}
+
+/**
+ * The generated data set `kind` (`leveldb` or `unified`) of `size` records: built once by `build(root)`
+ * through our addon into a cache folder (a `.complete` marker makes a half-built one be rebuilt), then reused.
+ */
+async function cachedDataSet(kind, size, build) {
+  const dir = path.join(SCALE_DATA_DIR, `${SCALE_DATA_VERSION}-${kind}-${size}`);
+  const marker = path.join(dir, '.complete');
+  if (fs.existsSync(marker)) return { dir, seconds: null };
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  const t0 = now();
+  await build(dir);
+  fs.writeFileSync(marker, '');
+  return { dir, seconds: Number(now() - t0) / 1e9 };
+}
+
+/** How many records of a generated LevelDB of `size` records each chain gets, in generation order. */
+function scaleLayout(size) {
+  const perChain = Math.ceil(size / SCALE_CHAINS);
+  let left = size;
+  return scaleChains().map(([chainId, network]) => {
+    const count = Math.min(perChain, left);
+    left -= count;
+    return { chainId, network, count };
+  });
+}
+
+/** Every key of the generated LevelDB of `size` records (what the generator wrote). */
+function generatedKeys(size) {
+  return scaleLayout(size).flatMap(({ chainId, count }) =>
+    Array.from({ length: count }, (_, k) => `${chainId}-Contract${k}`));
+}
+
+/** `size` records on SCALE_CHAINS chains, written by our LevelDB backend in batches of 1000 (one chain each). */
+async function generatedLevelDb(addon, size) {
+  return cachedDataSet('leveldb', size, async (root) => {
+    const store = await addon.createStateManager('leveldb', { root });
+    try {
+      for (const { chainId, network, count } of scaleLayout(size)) {
+        for (let from = 0; from < count; from += 1000) {
+          const batch = [];
+          for (let k = from; k < Math.min(count, from + 1000); k++) {
+            batch.push(genRecord(chainId, network, k));
+          }
+          await store.putContracts(chainId, batch);
+        }
+      }
+    } finally {
+      await store.close();
+    }
+  });
+}
+
+/** One unified file (chain 97) of `size` contracts, written by our unified backend in one batch. */
+async function generatedUnified(addon, size) {
+  return cachedDataSet('unified', size, async (root) => {
+    const store = await addon.createStateManager('unified-json', { root });
+    try {
+      const records = [];
+      for (let k = 0; k < size; k++) records.push(genRecord(CHAIN, 'bsctestnet', k));
+      await store.putContracts(CHAIN, records);
+    } finally {
+      await store.close();
+    }
+  });
+}
+
+/** Iterations (and warm-ups) of an operation whose cost grows with `records`, so each stays a few seconds at most. */
+function itersFor(records, { small, perRecordUs }) {
+  const n = Math.max(5, Math.min(small, Math.round(2e6 / Math.max(1, records * perRecordUs))));
+  return { n, warmup: Math.max(1, Math.round(n / 10)), round: Math.min(ROUND.get, n) };
+}
+
+/**
+ * The scale operations on one LevelDB data set: `src` is a LevelDB folder copied once per peer.
+ * `hot` is one key read again and again, `keys` every key (read spread out), `listChain` the chain listed.
+ */
+async function scaleLevelDbPoint(ctx, label, src, { records, hot, keys, listChain, listed }) {
+  const { addon, Level, tmp } = ctx;
+  const oursRoot = path.join(tmp, `scale-leveldb-${label}-ours`);
+  const levelDir = path.join(tmp, `scale-leveldb-${label}-level`);
+  copyTree(src, path.join(oursRoot, 'leveldb'));
+  copyTree(src, levelDir);
+  const ours = await addon.createStateManager('leveldb', { root: oursRoot });
+  const db = new Level(levelDir, { valueEncoding: 'json' });
+  await db.open();
+  try {
+    const [hotChain, hotName] = [Number(hot.split('-')[0]), hot.slice(hot.indexOf('-') + 1)];
+    expect((await ours.getContract(hotChain, hotName))?.address === (await db.get(hot))?.address, `${label}: hot key agrees`);
+    const range = { gte: `${listChain}-`, lt: `${listChain}.` };
+    expect((await ours.getAllContracts(listChain)).length === listed, `${label}: ours lists ${listed} on chain ${listChain}`);
+    expect((await db.values(range).all()).length === listed, `${label}: level lists ${listed} on chain ${listChain}`);
+    const spread = keys.map((k) => [Number(k.split('-')[0]), k.slice(k.indexOf('-') + 1)]);
+    // A stride through the keys, so successive reads land in different blocks.
+    const at = (i) => (i * 7919) % keys.length;
+
+    const out = {};
+    const gopt = { n: N.get, warmup: N.warmGet, round: ROUND.get };
+    let r = await measure([
+      { fn: () => ours.getContract(hotChain, hotName) },
+      { fn: () => db.get(hot) },
+    ], gopt);
+    out.get = { ours: r[0], peer: r[1], x: records, opt: gopt };
+    r = await measure([
+      { sync: true, fn: () => ours.getContractSync(hotChain, hotName) },
+      { sync: true, fn: () => db.getSync(hot) },
+    ], gopt);
+    out.getSync = { ours: r[0], peer: r[1], x: records, opt: gopt };
+    r = await measure([
+      { sync: true, fn: (i) => ours.getContractSync(...spread[at(i)]) },
+      { sync: true, fn: (i) => db.getSync(keys[at(i)]) },
+    ], gopt);
+    out.getSpread = { ours: r[0], peer: r[1], x: records, opt: gopt };
+    const lopt = itersFor(listed, { small: N.list, perRecordUs: 10 });
+    r = await measure([
+      { fn: () => ours.getAllContracts(listChain) },
+      { fn: () => db.values(range).all() },
+    ], lopt);
+    out.list = { ours: r[0], peer: r[1], x: listed, opt: lopt };
+    const fopt = itersFor(records, { small: 200, perRecordUs: 10 });
+    r = await measure([
+      { fn: () => ours.queryContracts() },
+      { fn: () => db.values().all() },
+    ], fopt);
+    out.all = { ours: r[0], peer: r[1], x: records, opt: fopt };
+    expect((await ours.queryContracts()).length === records, `${label}: ours iterates ${records}`);
+    expect((await db.values().all()).length === records, `${label}: level iterates ${records}`);
+    // Puts last, so the reads above saw the data set as generated.
+    const popt = { n: 100, warmup: 10, round: ROUND.put };
+    const puts = makeRecords(popt.n + popt.warmup, (i) => `ScalePut${i}`);
+    r = await measure([
+      { fn: (i) => ours.putContract(CHAIN, puts[i]) },
+      { fn: (i) => db.put(`${CHAIN}-${puts[i].contractName}`, puts[i], { sync: true }) },
+    ], popt);
+    out.put = { ours: r[0], peer: r[1], x: records, opt: popt };
+    return out;
+  } finally {
+    await ours.close();
+    await db.close();
+    fs.rmSync(oursRoot, { recursive: true, force: true });
+    fs.rmSync(levelDir, { recursive: true, force: true });
+  }
+}
+
+/** Section 1's scale part: the fixture LevelDB, then the generated ones. */
+async function benchLevelDbScale(ctx) {
+  const points = [];
+  const keysOf = async (dir) => {
+    const db = new ctx.Level(dir, { valueEncoding: 'json' });
+    await db.open();
+    try {
+      return await db.keys().all();
+    } finally {
+      await db.close();
+    }
+  };
+  const fixtureCopy = path.join(ctx.tmp, 'scale-leveldb-fixture-src');
+  copyTree(LEVELDB_FIXTURE, fixtureCopy);
+  const fixtureKeys = await keysOf(fixtureCopy);
+  console.error(`bench: LevelDB scale: fixture (${fixtureKeys.length} records)…`);
+  points.push({
+    size: fixtureKeys.length,
+    label: `fixture (${fixtureKeys.length})`,
+    generated: null,
+    ops: await scaleLevelDbPoint(ctx, 'fixture', fixtureCopy, {
+      records: fixtureKeys.length, hot: KEY, keys: fixtureKeys, listChain: CHAIN, listed: 9,
+    }),
+  });
+  for (const size of SCALE_SIZES) {
+    console.error(`bench: LevelDB scale: ${size} records (generating if not cached)…`);
+    const data = await generatedLevelDb(ctx.addon, size);
+    const src = path.join(data.dir, 'leveldb');
+    const keys = generatedKeys(size);
+    points.push({
+      size,
+      label: `generated ${size}`,
+      generated: data.seconds,
+      ops: await scaleLevelDbPoint(ctx, String(size), src, {
+        records: size, hot: `${CHAIN}-Contract0`, keys, listChain: CHAIN, listed: Math.ceil(size / SCALE_CHAINS),
+      }),
+    });
+  }
+  return points;
+}
+
+/** The scale operations on one unified data set: `src` is a `deployments/unified` folder copied once per peer. */
+async function scaleUnifiedPoint(ctx, label, src, { records, name }) {
+  const { addon, tmp } = ctx;
+  const roots = {
+    ours: path.join(tmp, `scale-unified-${label}-ours`),
+    old: path.join(tmp, `scale-unified-${label}-old`),
+    oldFsync: path.join(tmp, `scale-unified-${label}-old-fsync`),
+  };
+  for (const root of Object.values(roots)) copyTree(src, path.join(root, 'deployments', 'unified'));
+  const fileOf = (root) => path.join(root, 'deployments', 'unified', UNIFIED_FILE_NAME);
+  const ours = await addon.createStateManager('unified-json', { root: roots.ours });
+  try {
+    const oldFile = fileOf(roots.old);
+    expect((await ours.getContract(CHAIN, name))?.address === oldGetSync(oldFile, name)?.address, `${label}: unified reads agree`);
+    const out = {};
+    const gopt = itersFor(records, { small: N.get, perRecordUs: 5 });
+    let r = await measure([
+      { fn: () => ours.getContract(CHAIN, name) },
+      { fn: () => oldGetAsync(oldFile, name) },
+    ], gopt);
+    out.get = { ours: r[0], peer: r[1], x: records, opt: gopt };
+    r = await measure([
+      { sync: true, fn: () => ours.getContractSync(CHAIN, name) },
+      { sync: true, fn: () => oldGetSync(oldFile, name) },
+    ], gopt);
+    out.getSync = { ours: r[0], peer: r[1], x: records, opt: gopt };
+    const popt = itersFor(records, { small: 100, perRecordUs: 15 });
+    popt.round = Math.min(ROUND.put, popt.n);
+    const puts = makeRecords(popt.n + popt.warmup, (i) => CANONICAL[i % CANONICAL.length]);
+    r = await measure([
+      { fn: (i) => ours.putContract(CHAIN, puts[i]) },
+      { fn: (i) => oldPut(oldFile, puts[i], false) },
+      { fn: (i) => oldPut(fileOf(roots.oldFsync), puts[i], true) },
+    ], popt);
+    out.put = { ours: r[0], peer: r[2], peerNoFsync: r[1], x: records, opt: popt };
+    const last = puts[puts.length - 1];
+    expect((await ours.getContract(CHAIN, last.contractName))?.address === last.address, `${label}: ours put read-back`);
+    return out;
+  } finally {
+    await ours.close();
+    for (const root of Object.values(roots)) fs.rmSync(root, { recursive: true, force: true });
+  }
+}
+
+/** Section 2's scale part: the fixture's chain 97 file, then generated ones of SCALE_SIZES contracts. */
+async function benchUnifiedScale(ctx) {
+  const points = [];
+  const fixtureDir = path.join(DEPLOYMENTS_FIXTURE, 'unified');
+  console.error('bench: unified scale: fixture file…');
+  points.push({
+    size: 9,
+    label: 'fixture (9)',
+    generated: null,
+    ops: await scaleUnifiedPoint(ctx, 'fixture', fixtureDir, { records: 9, name: NAME }),
+  });
+  for (const size of SCALE_SIZES) {
+    console.error(`bench: unified scale: ${size} contracts in one file (generating if not cached)…`);
+    const data = await generatedUnified(ctx.addon, size);
+    points.push({
+      size,
+      label: `generated ${size}`,
+      generated: data.seconds,
+      ops: await scaleUnifiedPoint(ctx, String(size), path.join(data.dir, 'deployments', 'unified'), {
+        records: size, name: 'Contract0',
+      }),
+    });
+  }
+  return points;
+}
+
+/** log-log slope of p50 between two points: 0 = flat, 1 = linear in the records. */
+function exponent(a, b) {
+  if (!a || !b || a.x === b.x) return '—';
+  return (Math.log(b.p50 / a.p50) / Math.log(b.x / a.x)).toFixed(2);
+}
+
+/** The scale table: per operation and peer, p50 at each size and the exponent between neighbours. */
+function scaleTable(points, ops, peerName) {
+  const head = [
+    '| Operation | Peer | ' + points.map((p) => `p50 µs: ${p.label}`).join(' | ') + ' | ' +
+      points.slice(1).map((p, k) => `exponent ${points[k].size}→${p.size}`).join(' | ') + ' |',
+    '|---|---|' + points.map(() => '---|').join('') + points.slice(1).map(() => '---|').join(''),
+  ];
+  const rows = [];
+  for (const [key, title, xNote, opPeer] of ops) {
+    for (const [who, pick] of [['ours', (o) => o.ours], [opPeer ?? peerName, (o) => o.peer], ...(points[0].ops[key].peerNoFsync ? [['old (no fsync)', (o) => o.peerNoFsync]] : [])]) {
+      const series = points.map((p) => ({ ...pick(p.ops[key]), x: p.ops[key].x }));
+      rows.push(
+        `| ${title}${xNote ? ` (${xNote}: ${points.map((p) => p.ops[key].x).join(' / ')})` : ''} | ${who} | ` +
+          series.map((v) => `${us(v.p50)} (n=${v.n})`).join(' | ') + ' | ' +
+          series.slice(1).map((v, k) => exponent(series[k], v)).join(' | ') + ' |',
+      );
+    }
+  }
+  return [...head, ...rows];
+}
+
+function generationNote(points) {
+  return points
+    .filter((p) => p.size && p.label.startsWith('generated'))
+    .map((p) => `${p.size}: ${p.generated == null ? 'cached' : `generated in ${p.generated.toFixed(1)} s`}`)
+    .join('; ');
+}
+
+// ------------------------------------------------------------------------------------------------
 // 3. Backups and rollback
 
 /** Runs a Rust bench (release, `backup` or `validate`) and returns its JSON document. */
@@ -795,6 +1144,80 @@ function backupSection(b, cli) {
 // ------------------------------------------------------------------------------------------------
 // Rows and formatting
 
+/** The "1. LevelDB" part of RESULTS.md. */
+function levelSection(rows, scale) {
+  return [
+    '## 1. LevelDB backend vs `level` (classic-level)',
+    '',
+    'Data: two copies of `lookcoin-workspace/backups/migration-2025-08-13T11-26-18-516Z/leveldb/current`',
+    "(28 records), one per peer; `level` opened with `valueEncoding:'json'`.",
+    'Ratio = ours p50 / level p50 (lower is better).',
+    '',
+    table(rows),
+    '',
+    '### Scale',
+    '',
+    `The fixture copy, then LevelDBs of ${SCALE_SIZES.join(' and ')} records generated with our own writer`,
+    `(\`putContracts\`, batches of 1000; well-formed records spread evenly over ${SCALE_CHAINS} chains, so chain 97`,
+    `holds size / ${SCALE_CHAINS}), one copy per peer. ${generationNote(scale)}. Exponent = log-log slope of p50 between`,
+    'two sizes (0: does not grow, 1: linear); x is the number of records in the store, or listed for the list row.',
+    'Iteration counts shrink for the operations that grow with the data (n in each cell). Our `getContract` of one',
+    'key is served by our read cache after the first read; the spread `getSync` reads every key once per pass, so',
+    'at 10k and 100k records each of our reads misses the cache and goes to LevelDB.',
+    '',
+    ...scaleTable(scale, [
+      ['get', "get one key again and again: `getContract` vs `db.get`"],
+      ['getSync', 'getSync one key again and again: `getContractSync` vs `db.getSync`'],
+      ['getSpread', 'getSync of every key in turn: `getContractSync` vs `db.getSync`'],
+      ['list', "list chain 97: `getAllContracts(97)` vs `db.values({gte:'97-',lt:'97.'}).all()`", 'records listed'],
+      ['all', 'full iteration: `queryContracts()` vs `db.values().all()`'],
+      ['put', 'durable put, new key each time: `putContract` vs `db.put(key, value, {sync:true})`'],
+    ], 'level'),
+    '',
+  ];
+}
+
+/** The "2. Unified JSON" part of RESULTS.md. */
+function unifiedSection(rows, scale, maxRssKiB) {
+  return [
+    '## 2. Unified JSON backend vs the old TypeScript manager (plain-JS re-implementation)',
+    '',
+    `Data: copies of \`lookcoin-workspace/deployments\` (one per peer); file \`unified/${UNIFIED_FILE_NAME}\`, chain 97.`,
+    '',
+    '### Reads',
+    '',
+    'Ratio = old p50 / ours p50 (speed-up, higher is better).',
+    '',
+    table(rows.reads),
+    '',
+    '### Durable puts',
+    '',
+    'The 9 canonical contract names in rotation (updates of existing entries), fresh addresses/hashes each time.',
+    'Ours: locked, compare-and-swap on `fileVersion`, durable. Ratio = ours p50 / old p50 (informational);',
+    'the target is absolute.',
+    '',
+    table(rows.puts),
+    '',
+    '### Scale',
+    '',
+    `The fixture's chain 97 file (9 contracts), then one \`${UNIFIED_FILE_NAME}\` of ${SCALE_SIZES.join(' and ')} contracts`,
+    `generated with our own writer (one \`putContracts\` batch), one copy per peer. ${generationNote(scale)}.`,
+    'Exponent as in section 1, x = contracts in the file. Reads of one contract (ours from the cached parsed',
+    'file, revalidated by a `stat`; the old manager reads and parses the whole file per call); durable puts',
+    'rewrite the whole file for every peer (the 9 canonical names in rotation).',
+    '',
+    ...scaleTable(scale, [
+      ['get', "get: ours cached `getContract(97, name)` vs old `fs.promises.readFile` + `JSON.parse` + lookup"],
+      ['getSync', 'getSync: ours cached `getContractSync` vs old `fs.readFileSync` + `JSON.parse` + lookup'],
+      ['put', 'durable locked put: ours `putContract` vs old manager + fsync (and without)', null, 'old + fsync'],
+    ], 'old'),
+    '',
+    `Peak RSS of the benchmark process (both peers, sections 1–2; processes it spawns are not counted): ` +
+      `${(maxRssKiB / 1024).toFixed(1)} MiB (\`process.resourceUsage().maxRSS\`).`,
+    '',
+  ];
+}
+
 /** Ratio = ours p50 / peer p50 (lower is better); target: ratio ≤ target. */
 /** Section 4: `validateState` in process on the fixture and on a generated 100k-record, 50-chain state. */
 function validateSection(v) {
@@ -924,20 +1347,32 @@ async function main() {
 
   const started = Date.now();
   const loadAtStart = os.loadavg();
-  let levelRows, unifiedRows, backupBench, validateBench, cliRollback;
+  let levelRows, unifiedRows, levelScale, unifiedScale, backupBench, validateBench, cliRollback;
   try {
-    console.error('bench: LevelDB section…');
-    levelRows = await benchLevelDb(ctx);
-    console.error('bench: unified JSON section…');
-    unifiedRows = await benchUnified(ctx);
+    if (runs('1')) {
+      console.error('bench: LevelDB section…');
+      levelRows = await benchLevelDb(ctx);
+      levelScale = await benchLevelDbScale(ctx);
+    }
+    if (runs('2')) {
+      console.error('bench: unified JSON section…');
+      unifiedRows = await benchUnified(ctx);
+      unifiedScale = await benchUnifiedScale(ctx);
+    }
     for (const close of ctx.closers.reverse()) await close();
     ctx.closers = [];
-    console.error(`bench: backup section (cargo bench --bench backup${QUICK ? ', quick' : ''})…`);
-    backupBench = runCargoBench('backup');
-    console.error('bench: validation section (cargo bench --bench validate)…');
-    validateBench = runCargoBench('validate');
-    console.error('bench: CLI rollback section…');
-    cliRollback = benchCliRollback(ctx);
+    if (runs('3')) {
+      console.error(`bench: backup section (cargo bench --bench backup${QUICK ? ', quick' : ''})…`);
+      backupBench = runCargoBench('backup');
+    }
+    if (runs('4')) {
+      console.error('bench: validation section (cargo bench --bench validate)…');
+      validateBench = runCargoBench('validate');
+    }
+    if (runs('3')) {
+      console.error('bench: CLI rollback section…');
+      cliRollback = benchCliRollback(ctx);
+    }
   } finally {
     await cleanup();
   }
@@ -965,44 +1400,18 @@ async function main() {
     `- Wall time: ${elapsed.toFixed(1)} s`,
     `- Load average (1/5/15 min) at start: ${loadText(loadAtStart)}; at end: ${loadText(os.loadavg())} ` +
       `(on ${cpus.length} cores: anything else running competes with the benchmark)`,
+    ...(ONLY === null ? [] : [`- Sections run: ${[...ONLY].sort().join(', ')} (\`--only\`; the others were skipped)`]),
     '',
     'Latency per operation measured with `process.hrtime.bigint()` around each single call',
     '(`await`ed for async calls); p50/p99 are nearest-rank percentiles in microseconds.',
     'Peers run in the same process, interleaved in rounds, after a warm-up. Timings are reported, never asserted.',
     '',
-    '## 1. LevelDB backend vs `level` (classic-level)',
-    '',
-    'Data: two copies of `lookcoin-workspace/backups/migration-2025-08-13T11-26-18-516Z/leveldb/current`',
-    "(28 records), one per peer; `level` opened with `valueEncoding:'json'`.",
-    'Ratio = ours p50 / level p50 (lower is better).',
-    '',
-    table(levelRows),
-    '',
-    '## 2. Unified JSON backend vs the old TypeScript manager (plain-JS re-implementation)',
-    '',
-    `Data: copies of \`lookcoin-workspace/deployments\` (one per peer); file \`unified/${UNIFIED_FILE_NAME}\`, chain 97.`,
-    '',
-    '### Reads',
-    '',
-    'Ratio = old p50 / ours p50 (speed-up, higher is better).',
-    '',
-    table(unifiedRows.reads),
-    '',
-    '### Durable puts',
-    '',
-    'The 9 canonical contract names in rotation (updates of existing entries), fresh addresses/hashes each time.',
-    'Ours: locked, compare-and-swap on `fileVersion`, durable. Ratio = ours p50 / old p50 (informational);',
-    'the target is absolute.',
-    '',
-    table(unifiedRows.puts),
-    '',
-    `Peak RSS of the benchmark process (both peers, sections 1–2; processes it spawns are not counted): ` +
-      `${(maxRssKiB / 1024).toFixed(1)} MiB (\`process.resourceUsage().maxRSS\`).`,
-    '',
-    ...backupSection(backupBench, cliRollback),
-    '',
-    ...validateSection(validateBench),
+    ...(levelRows ? levelSection(levelRows, levelScale) : []),
+    ...(unifiedRows ? unifiedSection(unifiedRows, unifiedScale, maxRssKiB) : []),
+    ...(backupBench ? [...backupSection(backupBench, cliRollback), ''] : []),
+    ...(validateBench ? validateSection(validateBench) : []),
   ].join('\n');
+
 
   console.log(md);
   fs.mkdirSync(path.dirname(RESULTS_FILE), { recursive: true });

@@ -39,6 +39,20 @@ export interface IntegrityReport {
   lastValidated: string
 }
 
+/** Filters of `queryContracts`; another key or a wrong type rejects VALIDATION_FAILED before anything is read. */
+export interface QueryOptionsJs {
+  /** One chain (a number, or a decimal string); 0 or absent means all. */
+  chainId?: number | string | null
+  /** Exact contract name. */
+  contractName?: string | null
+  /** Exact network name. */
+  networkName?: string | null
+  /** Sort key; no sorting when absent. */
+  sortBy?: 'timestamp' | 'contractName' | 'chainId' | null
+  /** `asc` (default) or `desc`. */
+  sortOrder?: 'asc' | 'desc' | null
+}
+
 /** Latency statistics of one kind of operation (milliseconds). */
 export interface LatencyStats {
   count: number
@@ -57,7 +71,7 @@ export interface StateMetrics {
   reads: LatencyStats
   writes: LatencyStats
   queries: LatencyStats
-  /** Unified JSON: reads answered from the cache over all reads of a file (null for LevelDB). */
+  /** Reads answered from the read cache (unified files; LevelDB records) over all reads that consulted it. */
   cacheHitRate: number | null
   cacheHits: number | null
   cacheMisses: number | null

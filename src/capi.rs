@@ -158,7 +158,7 @@ pub unsafe extern "C" fn lcs_get_contract(
         let out = unsafe { out_param(json_out, "json_out") }?;
         let store = unsafe { store_ref(store) }?;
         let name = unsafe { arg_str(name, "name") }?;
-        let record = store.0.get_contract(chain_id, name)?.ok_or_else(|| {
+        let text = store.0.get_contract_json(chain_id, name)?.ok_or_else(|| {
             Error::new(
                 ErrorCode::NotFound,
                 format!(
@@ -168,7 +168,7 @@ pub unsafe extern "C" fn lcs_get_contract(
                 ),
             )
         })?;
-        *out = c_string_out(js_json::to_compact(&record.to_json()))?;
+        *out = c_string_out(text.to_string())?;
         Ok(())
     })
 }

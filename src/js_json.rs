@@ -96,6 +96,33 @@ pub fn to_compact(value: &Value) -> String {
     out
 }
 
+/// Appends V8 `JSON.stringify(value)` to `out` (for callers that build larger texts).
+pub fn write_compact(out: &mut String, value: &Value) {
+    write_value(out, value, None);
+}
+
+/// Appends the JSON string literal of `s` as V8 writes it.
+pub fn write_str(out: &mut String, s: &str) {
+    write_string(out, s);
+}
+
+/// Appends a non-negative integer as V8 prints it once parsed into an f64.
+pub fn write_uint(out: &mut String, n: u64) {
+    out.push_str(&number_text(&Number::from(n)));
+}
+
+/// V8 `JSON.stringify(object, null, 2)` of an object held as a map (no copy into a `Value`).
+pub fn map_to_pretty(map: &Map<String, Value>) -> String {
+    let mut out = String::new();
+    write_members(
+        &mut out,
+        ('{', '}'),
+        map.iter().map(|(k, v)| (Some(k.as_str()), v)),
+        Some(0),
+    );
+    out
+}
+
 /// V8 `JSON.stringify(value, null, 2)`.
 pub fn to_pretty(value: &Value) -> String {
     let mut out = String::new();
@@ -280,19 +307,29 @@ fn number_text(n: &Number) -> String {
 /// Writes a JSON string literal with V8's escapes: quote, backslash and C0 controls only.
 fn write_string(out: &mut String, s: &str) {
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c < ' ' => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
+    // Runs of bytes that need no escape are copied whole: escapes are rare in real data.
+    let mut start = 0;
+    for (i, byte) in s.bytes().enumerate() {
+        let escape = match byte {
+            b'"' => Some("\\\""),
+            b'\\' => Some("\\\\"),
+            0x08 => Some("\\b"),
+            0x0c => Some("\\f"),
+            b'\n' => Some("\\n"),
+            b'\r' => Some("\\r"),
+            b'\t' => Some("\\t"),
+            0x00..=0x1f => None,
+            _ => continue,
+        };
+        // Escaped bytes are ASCII, so `i` is a char boundary.
+        out.push_str(&s[start..i]);
+        match escape {
+            Some(escape) => out.push_str(escape),
+            None => out.push_str(&format!("\\u{byte:04x}")),
         }
+        start = i + 1;
     }
+    out.push_str(&s[start..]);
     out.push('"');
 }
 

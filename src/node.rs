@@ -58,21 +58,6 @@ pub struct StateManagerConfig {
     pub lock_timeout_ms: Option<u32>,
 }
 
-/// Filters of `queryContracts`.
-#[napi(object)]
-pub struct QueryOptionsJs {
-    /// One chain; 0 or absent means all.
-    pub chain_id: Option<f64>,
-    /// Exact contract name.
-    pub contract_name: Option<String>,
-    /// Exact network name.
-    pub network_name: Option<String>,
-    /// `timestamp`, `contractName` or `chainId`.
-    pub sort_by: Option<String>,
-    /// `asc` or `desc`.
-    pub sort_order: Option<String>,
-}
-
 /// Options of `exportAll`.
 #[napi(object)]
 pub struct ExportOptionsJs {
@@ -114,6 +99,10 @@ pub enum Reply {
     Unit,
     /// Any JSON value.
     Json(Value),
+    /// A record as compact JSON text (parsed in JS), or null when there is none.
+    Record(Option<Arc<str>>),
+    /// JSON text, parsed in JS (built off the JS thread, without a `Value` tree).
+    Text(String),
     /// A new store.
     Store(Arc<StateStore>),
 }
@@ -159,16 +148,12 @@ fn run(store: Option<&StateStore>, op: Op) -> crate::Result<Reply> {
         )),
         Op::Initialize => store.initialize().map(|_| Reply::Unit),
         Op::Close => store.close().map(|_| Reply::Unit),
-        Op::Get(chain, name) => json(
-            store
-                .get_contract(chain, &name)?
-                .map_or(Value::Null, |r| r.to_json()),
-        ),
+        Op::Get(chain, name) => Ok(Reply::Record(store.get_contract_json(chain, &name)?)),
         Op::Has(chain, name) => json(store.has_contract(chain, &name)?.into()),
         Op::Put(chain, records) => store.put_contracts(chain, records).map(|_| Reply::Unit),
         Op::Delete(chain, name) => json(store.delete_contract(chain, &name)?.into()),
-        Op::List(chain) => json(records_json(store.get_all_contracts(chain)?)),
-        Op::Query(options) => json(records_json(store.query_contracts(&options)?)),
+        Op::List(chain) => Ok(Reply::Text(records_text(&store.get_all_contracts(chain)?))),
+        Op::Query(options) => Ok(Reply::Text(records_text(&store.query_contracts(&options)?))),
         Op::Export(options) => json(store.export_all(&options)?.into()),
         Op::Import(doc, overwrite) => {
             let summary = store.import_all(&doc, overwrite)?;
@@ -305,6 +290,9 @@ impl ToNapiValue for Reply {
             match val {
                 Reply::Unit => Undefined::to_napi_value(env, ()),
                 Reply::Json(v) => JsonToJs::to_napi_value(env, JsonToJs(&v)),
+                Reply::Record(None) => Null::to_napi_value(env, Null),
+                Reply::Record(Some(text)) => json_parse(&Env::from_raw(env), &text),
+                Reply::Text(text) => json_parse(&Env::from_raw(env), &text),
                 Reply::Store(store) => StateManager::to_napi_value(env, StateManager { store }),
             }
         }
@@ -365,14 +353,11 @@ impl StateManager {
         contract_name: Unknown,
     ) -> napi::Result<RawValue> {
         let key = keyed(chain_id, contract_name);
-        // A current cached file answers in microseconds: resolve now rather than pay the
-        // thread-pool hop (tens of µs) that would dominate the call.
+        // A cached answer takes microseconds: resolve now rather than pay the thread-pool
+        // hop (tens of µs) that would dominate the call.
         if let Ok((chain, name)) = &key {
-            if let Some(record) = self.store.get_contract_if_cached(*chain, name) {
-                return resolved(
-                    &env,
-                    Reply::Json(record.map_or(Value::Null, |r| r.to_json())),
-                );
+            if let Some(text) = self.store.get_contract_json_if_cached(*chain, name) {
+                return resolved(&env, Reply::Record(text));
             }
         }
         let task = self.task(key.map(|(c, n)| Op::Get(c, n)));
@@ -460,9 +445,12 @@ impl StateManager {
         self.task(chain_arg(chain_id).map(Op::List))
     }
 
-    /// Records matching the filters.
-    #[napi(ts_return_type = "Promise<ContractRecord[]>")]
-    pub fn query_contracts(&self, options: Option<QueryOptionsJs>) -> AsyncTask<StoreTask> {
+    /// Records matching the filters; invalid options reject before anything is read.
+    #[napi(
+        ts_args_type = "options?: QueryOptionsJs | null",
+        ts_return_type = "Promise<ContractRecord[]>"
+    )]
+    pub fn query_contracts(&self, options: Unknown) -> AsyncTask<StoreTask> {
         self.task(query_options(options).map(Op::Query))
     }
 
@@ -573,7 +561,12 @@ fn keyed(chain_id: Unknown, name: Unknown) -> crate::Result<(u64, String)> {
 
 /// A chain id given as a number (or, as the old scripts sometimes did, a decimal string).
 fn chain_arg(value: Unknown) -> crate::Result<u64> {
-    match js_to_json(value)? {
+    chain_value(js_to_json(value)?)
+}
+
+/// [`chain_arg`] of a value already converted.
+fn chain_value(value: Option<Value>) -> crate::Result<u64> {
+    match value {
         Some(Value::Number(n)) => chain(n.as_f64().unwrap_or(f64::NAN)),
         Some(Value::String(s))
             if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && !s.starts_with('0') =>
@@ -597,22 +590,49 @@ fn invalid_arg(message: &str) -> Error {
     Error::new(ErrorCode::ValidationFailed, message)
 }
 
-fn query_options(options: Option<QueryOptionsJs>) -> crate::Result<QueryOptions> {
-    let Some(o) = options else {
+/// The options of `queryContracts`, every key and type checked (the sort values by the core).
+fn query_options(options: Unknown) -> crate::Result<QueryOptions> {
+    const WHAT: &str = "queryContracts";
+    let Some(o) = args::options_arg(options, &format!("{WHAT} options"))? else {
         return Ok(QueryOptions::default());
     };
-    let chain_id = match o.chain_id {
-        None => None,
-        Some(0.0) => None,
-        Some(id) => Some(chain(id)?),
+    if o.on_progress.is_some() {
+        return Err(invalid_arg(&format!("{WHAT} takes no onProgress")));
+    }
+    let values = o.values;
+    args::known_keys(
+        &values,
+        &[
+            "chainId",
+            "contractName",
+            "networkName",
+            "sortBy",
+            "sortOrder",
+        ],
+        WHAT,
+    )?;
+    let chain_id = match values.get("chainId") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) if n.as_f64() == Some(0.0) => None,
+        other => Some(chain_value(other.cloned())?),
     };
-    Ok(QueryOptions {
+    let text = |key: &str| match values.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
+        other => Err(invalid_arg(&format!(
+            "{WHAT} {key} must be a non-empty string, got {}",
+            shown(&other.cloned())
+        ))),
+    };
+    let options = QueryOptions {
         chain_id,
-        contract_name: o.contract_name,
-        network_name: o.network_name,
-        sort_by: o.sort_by,
-        sort_order: o.sort_order,
-    })
+        contract_name: text("contractName")?,
+        network_name: text("networkName")?,
+        sort_by: text("sortBy")?,
+        sort_order: text("sortOrder")?,
+    };
+    options.check()?;
+    Ok(options)
 }
 
 fn export_options(options: Option<ExportOptionsJs>) -> crate::Result<ExportOptions> {
@@ -642,8 +662,19 @@ fn import_text(data: Unknown) -> crate::Result<String> {
     }
 }
 
-fn records_json(records: Vec<ContractRecord>) -> Value {
-    Value::Array(records.iter().map(ContractRecord::to_json).collect())
+/// Records as one JSON array text, as `JSON.stringify` would write it.
+fn records_text(records: &[ContractRecord]) -> String {
+    // ~330 bytes per record in the real data; a close guess saves the regrowing.
+    let mut text = String::with_capacity(2 + records.len() * 384);
+    text.push('[');
+    for (i, record) in records.iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        record.write_json(&mut text);
+    }
+    text.push(']');
+    text
 }
 
 fn integrity_json(report: &IntegrityReport) -> Value {
@@ -676,7 +707,7 @@ fn metrics_json(m: &MetricsSnapshot) -> Value {
         "reads": stats(&m.read),
         "writes": stats(&m.write),
         "queries": stats(&m.query),
-        // null for LevelDB, whose block cache is its own; hits over all cached reads otherwise.
+        // Hits over all reads that consulted the read cache (the unified files, the LevelDB records).
         "cacheHitRate": m.cache.map(|(hits, misses)| {
             let total = hits + misses;
             if total == 0 { 0.0 } else { hits as f64 / total as f64 }
@@ -807,11 +838,65 @@ fn resolved(env: &Env, reply: Reply) -> napi::Result<RawValue> {
     Ok(RawValue(resolve.apply(promise, reply)?.raw()))
 }
 
+thread_local! {
+    /// `JSON.parse` of the env running on this thread: looking it up through the global
+    /// object costs three property reads per call, a noticeable share of a cached read.
+    static JSON_PARSE: std::cell::Cell<Option<(sys::napi_env, sys::napi_ref)>> =
+        const { std::cell::Cell::new(None) };
+}
+
 /// `JSON.parse(text)` in the calling JS context.
 fn json_parse(env: &Env, text: &str) -> napi::Result<sys::napi_value> {
-    let json: Object = env.get_global()?.get_named_property("JSON")?;
-    let parse: Function<&str, Unknown> = json.get_named_property("parse")?;
-    Ok(parse.apply(json, text)?.raw())
+    let raw_env = env.raw();
+    // SAFETY: napi calls with this env, on its own JS thread; the reference keeps the
+    // function alive for the env's lifetime and is only used with the env it was made in.
+    unsafe {
+        let parse_ref = match JSON_PARSE.get() {
+            Some((cached_env, parse_ref)) if cached_env == raw_env => parse_ref,
+            _ => {
+                let json: Object = env.get_global()?.get_named_property("JSON")?;
+                let parse: Unknown = json.get_named_property("parse")?;
+                let mut parse_ref = std::ptr::null_mut();
+                check(sys::napi_create_reference(
+                    raw_env,
+                    parse.raw(),
+                    1,
+                    &mut parse_ref,
+                ))?;
+                JSON_PARSE.set(Some((raw_env, parse_ref)));
+                parse_ref
+            }
+        };
+        let mut parse = std::ptr::null_mut();
+        check(sys::napi_get_reference_value(
+            raw_env, parse_ref, &mut parse,
+        ))?;
+        let arg = <&str>::to_napi_value(raw_env, text)?;
+        let mut undefined = std::ptr::null_mut();
+        check(sys::napi_get_undefined(raw_env, &mut undefined))?;
+        let mut result = std::ptr::null_mut();
+        check(sys::napi_call_function(
+            raw_env,
+            undefined,
+            parse,
+            1,
+            &arg,
+            &mut result,
+        ))?;
+        Ok(result)
+    }
+}
+
+/// A napi status as a `Result` (a pending JS exception stays pending and surfaces as the call's error).
+fn check(status: sys::napi_status) -> napi::Result<()> {
+    if status == sys::Status::napi_ok {
+        Ok(())
+    } else {
+        Err(napi::Error::new(
+            Status::from(status),
+            "a napi call failed".to_string(),
+        ))
+    }
 }
 
 /// A borrowed JSON value converted to JS on return.

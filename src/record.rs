@@ -1,5 +1,6 @@
 //! `ContractRecord` (FORMATS §1.1), its LevelDB key (§1.2) and value encoding (§1.3).
 
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::js_json;
@@ -86,13 +87,63 @@ impl ContractRecord {
         Value::Object(obj)
     }
 
+    /// `JSON.stringify` of [`ContractRecord::to_json`], written straight from the fields (no `Value` built).
+    pub fn to_json_text(&self) -> String {
+        let mut out = String::with_capacity(256);
+        self.write_json(&mut out);
+        out
+    }
+
+    /// Appends [`ContractRecord::to_json_text`] to `out`.
+    pub fn write_json(&self, out: &mut String) {
+        let field = |out: &mut String, name: &str, value: &str| {
+            out.push_str(name);
+            js_json::write_str(out, value);
+        };
+        field(out, "{\"contractName\":", &self.contract_name);
+        out.push_str(",\"chainId\":");
+        js_json::write_uint(out, self.chain_id);
+        field(out, ",\"networkName\":", &self.network_name);
+        field(out, ",\"address\":", &self.address);
+        field(
+            out,
+            ",\"factoryByteCodeHash\":",
+            &self.factory_byte_code_hash,
+        );
+        if let Some(hash) = &self.implementation_hash {
+            field(out, ",\"implementationHash\":", hash);
+        }
+        if let Some(proxy) = &self.proxy_address {
+            field(out, ",\"proxyAddress\":", proxy);
+        }
+        if let Some(args) = &self.deployment_args {
+            out.push_str(",\"deploymentArgs\":[");
+            for (i, arg) in args.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                js_json::write_compact(out, arg);
+            }
+            out.push(']');
+        }
+        out.push_str(",\"timestamp\":");
+        js_json::write_uint(out, self.timestamp);
+        out.push('}');
+    }
+
     /// The LevelDB value: compact `JSON.stringify` bytes, identical to the old scripts' output.
     pub fn to_leveldb_value(&self) -> Vec<u8> {
-        js_json::to_compact(&self.to_json()).into_bytes()
+        self.to_json_text().into_bytes()
     }
 
     /// Decodes a LevelDB value stored under `key`.
     pub fn from_leveldb_value(key: &str, bytes: &[u8]) -> Result<Self> {
+        // Straight into the fields: no `Value` tree, a third of the allocations. It only takes
+        // exact shapes the general decoding accepts the same way; anything else (a float
+        // chainId, a duplicate key, a wrong type) goes the general way, which names the problem.
+        if let Ok(exact) = serde_json::from_slice::<ExactRecord>(bytes) {
+            return Ok(exact.into());
+        }
         let text = std::str::from_utf8(bytes).map_err(|e| {
             Error::new(
                 ErrorCode::Corrupt,
@@ -250,6 +301,40 @@ fn type_name(value: &Value) -> &'static str {
     }
 }
 
+/// The usual shape of a stored record, decoded without a `Value` tree (see `from_leveldb_value`).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ExactRecord {
+    contract_name: String,
+    chain_id: u64,
+    network_name: String,
+    address: String,
+    factory_byte_code_hash: String,
+    #[serde(default)]
+    implementation_hash: Option<String>,
+    #[serde(default)]
+    proxy_address: Option<String>,
+    #[serde(default)]
+    deployment_args: Option<Vec<Value>>,
+    timestamp: u64,
+}
+
+impl From<ExactRecord> for ContractRecord {
+    fn from(r: ExactRecord) -> Self {
+        ContractRecord {
+            contract_name: r.contract_name,
+            chain_id: r.chain_id,
+            network_name: r.network_name,
+            address: r.address,
+            factory_byte_code_hash: r.factory_byte_code_hash,
+            implementation_hash: r.implementation_hash,
+            proxy_address: r.proxy_address,
+            deployment_args: r.deployment_args,
+            timestamp: r.timestamp,
+        }
+    }
+}
+
 fn required_str(obj: &Map<String, Value>, field: &str) -> std::result::Result<String, String> {
     match obj.get(field) {
         Some(Value::String(s)) => Ok(s.clone()),
@@ -378,5 +463,73 @@ mod tests {
             err.message
         );
         assert_eq!(err.details.key.as_deref(), Some("97-X"));
+    }
+
+    #[test]
+    fn the_direct_text_is_exactly_the_compact_json_of_the_value() {
+        let mut odd = sample();
+        odd.contract_name = "quote\" back\\ nl\n tab\t bell\u{7} del\u{7f} é 😀 </script>".into();
+        odd.proxy_address = Some("0xProxy".into());
+        odd.network_name = String::new();
+        odd.timestamp = (1 << 53) + 2;
+        odd.deployment_args = Some(vec![
+            serde_json::json!({"b": [1.5, -0.0, 1e21, null, true], "10": "x", "a": {}}),
+            serde_json::json!([]),
+            serde_json::json!(-12),
+        ]);
+        let mut bare = sample();
+        bare.implementation_hash = None;
+        bare.deployment_args = None;
+        let mut no_args = sample();
+        no_args.deployment_args = Some(vec![]);
+        for record in [sample(), odd, bare, no_args] {
+            assert_eq!(
+                record.to_json_text(),
+                js_json::to_compact(&record.to_json()),
+                "{record:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_direct_decoding_agrees_with_the_general_one() {
+        let general = |text: &str| {
+            js_json::parse(text)
+                .map_err(|e| e.to_string())
+                .and_then(|v| ContractRecord::from_json(&v))
+        };
+        let base =
+            r#""contractName":"A","networkName":"bsc","address":"0x1","factoryByteCodeHash":"""#;
+        let cases = [
+            format!(r#"{{{base},"chainId":56,"timestamp":1}}"#),
+            format!(r#"{{{base},"chainId":56.0,"timestamp":1e3}}"#),
+            format!(
+                r#"{{{base},"chainId":56,"timestamp":1,"implementationHash":null,"proxyAddress":null,"deploymentArgs":null}}"#
+            ),
+            format!(
+                r#"{{{base},"chainId":56,"timestamp":1,"deploymentArgs":[{{"b":1,"a":[1.5,"x\u0000"]}}],"extra":true}}"#
+            ),
+            format!(r#"{{{base},"chainId":56,"chainId":97,"timestamp":1}}"#),
+            format!(r#"{{{base},"chainId":-1,"timestamp":1}}"#),
+            format!(r#"{{{base},"chainId":56,"timestamp":1,"proxyAddress":5}}"#),
+            format!(r#"{{{base},"chainId":56,"timestamp":1,"deploymentArgs":"x"}}"#),
+            format!(r#"{{{base},"chainId":56}}"#),
+            format!(r#"{{{base},"chainId":18446744073709551615,"timestamp":1}}"#),
+            r#"[1,2]"#.to_string(),
+        ];
+        for text in cases {
+            let decoded = ContractRecord::from_leveldb_value("56-A", text.as_bytes());
+            match general(&text) {
+                Ok(record) => assert_eq!(decoded.unwrap(), record, "{text}"),
+                Err(why) => {
+                    let err = decoded.unwrap_err();
+                    assert!(
+                        err.message.contains(&why),
+                        "{text}: {} vs {why}",
+                        err.message
+                    );
+                }
+            }
+        }
     }
 }

@@ -72,6 +72,35 @@ pub struct QueryOptions {
     pub sort_order: Option<String>,
 }
 
+impl QueryOptions {
+    /// Refuses sort keys and orders that do not exist, and empty name filters (they would match nothing).
+    pub fn check(&self) -> Result<()> {
+        if let Some(order) = self.sort_order.as_deref() {
+            if !["asc", "desc"].contains(&order) {
+                return Err(bad_option("sortOrder", order, "asc or desc"));
+            }
+        }
+        if let Some(by) = self.sort_by.as_deref() {
+            if !["timestamp", "contractName", "chainId"].contains(&by) {
+                return Err(bad_option(
+                    "sortBy",
+                    by,
+                    "timestamp, contractName or chainId",
+                ));
+            }
+        }
+        for (name, filter) in [
+            ("contractName", &self.contract_name),
+            ("networkName", &self.network_name),
+        ] {
+            if filter.as_deref() == Some("") {
+                return Err(bad_option(name, "", "a non-empty name"));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Options of `exportAll`.
 #[derive(Debug, Clone, Default)]
 pub struct ExportOptions {
@@ -223,14 +252,19 @@ impl StateStore {
         self.timed(OpKind::Read, |b| b.get(chain_id, name))
     }
 
-    /// `get_contract` when it can be answered from memory (a cached unified file that is still current), else `None` (then `get_contract` reads, or says what is wrong): lets a binding skip its thread hop.
-    pub fn get_contract_if_cached(
+    /// `get_contract` as the record's compact JSON text, the form the bindings return; LevelDB serves repeated reads from its read cache.
+    pub fn get_contract_json(&self, chain_id: u64, name: &str) -> Result<Option<Arc<str>>> {
+        self.timed(OpKind::Read, |b| b.get_json(chain_id, name))
+    }
+
+    /// `get_contract_json` when it can be answered from memory (a cached unified file that is still current, a cached LevelDB record), else `None` (then `get_contract_json` reads, or says what is wrong): lets a binding skip its thread hop.
+    pub fn get_contract_json_if_cached(
         &self,
         chain_id: u64,
         name: &str,
-    ) -> Option<Option<ContractRecord>> {
+    ) -> Option<Option<Arc<str>>> {
         let started = Instant::now();
-        let answer = self.backend().ok()?.get_if_cached(chain_id, name)?;
+        let answer = self.backend().ok()?.get_json_if_cached(chain_id, name)?;
         self.metrics.record(OpKind::Read, started.elapsed(), true);
         Some(answer)
     }
@@ -265,6 +299,8 @@ impl StateStore {
 
     /// Records matching the filters, sorted as asked.
     pub fn query_contracts(&self, options: &QueryOptions) -> Result<Vec<ContractRecord>> {
+        // Before the load: a bad option must not cost a full scan, nor hide behind a read error.
+        options.check()?;
         let chain = options.chain_id.filter(|id| *id != 0);
         let mut records = self.timed(OpKind::Query, |b| match chain {
             Some(id) => b.list_chain(id),
@@ -280,7 +316,7 @@ impl StateStore {
                     .as_ref()
                     .is_none_or(|n| &r.network_name == n)
         });
-        sort_records(&mut records, options)?;
+        sort_records(&mut records, options);
         Ok(records)
     }
 
@@ -471,29 +507,17 @@ fn prepare_writes(chain_id: u64, records: Vec<ContractRecord>) -> Result<Vec<Con
         .collect()
 }
 
-fn sort_records(records: &mut [ContractRecord], options: &QueryOptions) -> Result<()> {
-    let descending = match options.sort_order.as_deref() {
-        None | Some("asc") => false,
-        Some("desc") => true,
-        Some(other) => return Err(bad_option("sortOrder", other, "asc or desc")),
-    };
+/// Sorts as asked; the options were checked by [`QueryOptions::check`].
+fn sort_records(records: &mut [ContractRecord], options: &QueryOptions) {
     match options.sort_by.as_deref() {
-        None => return Ok(()),
         Some("timestamp") => records.sort_by_key(|r| r.timestamp),
         Some("contractName") => records.sort_by(|a, b| a.contract_name.cmp(&b.contract_name)),
         Some("chainId") => records.sort_by_key(|r| r.chain_id),
-        Some(other) => {
-            return Err(bad_option(
-                "sortBy",
-                other,
-                "timestamp, contractName or chainId",
-            ))
-        }
+        _ => return,
     }
-    if descending {
+    if options.sort_order.as_deref() == Some("desc") {
         records.reverse();
     }
-    Ok(())
 }
 
 fn bad_option(name: &str, value: &str, allowed: &str) -> Error {

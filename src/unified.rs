@@ -135,7 +135,7 @@ impl UnifiedFile {
 
     /// The file text: `JSON.stringify(doc, null, 2)`, no trailing newline.
     pub fn to_text(&self) -> String {
-        js_json::to_pretty(&Value::Object(self.doc.clone()))
+        js_json::map_to_pretty(&self.doc)
     }
 
     /// The record stored under `name` (directly or through a legacy alias).
@@ -186,10 +186,7 @@ impl UnifiedFile {
 
     /// Stores a record (§2.3 with fixes): updates the existing entry wherever it is.
     pub fn put(&mut self, record: &ContractRecord) {
-        let slot = self.find(&record.contract_name).unwrap_or_else(|| Slot {
-            category: category_for(&record.contract_name).into(),
-            name: record.contract_name.clone(),
-        });
+        let slot = self.slot_for(&record.contract_name);
         self.write_entry(&slot, record);
         let extended = extended_value(record, self.network());
         js_json::insert(&mut self.doc, format!("extended_{}", slot.name), extended);
@@ -201,6 +198,33 @@ impl UnifiedFile {
             let hashes = object_at(&mut self.doc, &["verification", "implementationHashes"]);
             js_json::insert(hashes, slot.name.clone(), hash.clone().into());
         }
+    }
+
+    /// Copies of all that `put` of `name` can change: its entry, its `extended_` data and its
+    /// verification hash. Equal before and after puts means the document did not change, which
+    /// costs a few small clones instead of cloning and comparing the whole file.
+    pub fn put_footprint(&self, name: &str) -> [Option<Value>; 3] {
+        let slot = self.slot_for(name);
+        let entry = self
+            .doc
+            .get("contracts")
+            .and_then(|c| c.get(&slot.category))
+            .and_then(|c| c.get(&slot.name));
+        let extended = self.doc.get(&format!("extended_{}", slot.name));
+        let hash = self
+            .doc
+            .get("verification")
+            .and_then(|v| v.get("implementationHashes"))
+            .and_then(|h| h.get(&slot.name));
+        [entry.cloned(), extended.cloned(), hash.cloned()]
+    }
+
+    /// Where `put` writes `name`: its existing entry (directly or through an alias), else a new one in its category.
+    fn slot_for(&self, name: &str) -> Slot {
+        self.find(name).unwrap_or_else(|| Slot {
+            category: category_for(name).into(),
+            name: name.into(),
+        })
     }
 
     /// Removes a record, its `extended_` data, its hash and aliases that point at it.
@@ -506,6 +530,33 @@ mod tests {
             proxy_address: Some(format!("0x{}", "2".repeat(40))),
             deployment_args: Some(vec!["20000000000000000000000000".into()]),
             timestamp: 1_755_175_455_261,
+        }
+    }
+
+    #[test]
+    fn the_put_footprint_changes_exactly_when_the_document_does() {
+        let mut file = UnifiedFile::skeleton(97, "bsctestnet", Tier::Testnet, 0);
+        let rec = record("LookCoin");
+        let mut variants = vec![rec.clone()];
+        let mut moved = rec.clone();
+        moved.address = format!("0x{}", "3".repeat(40));
+        variants.push(moved);
+        let mut args = rec.clone();
+        args.deployment_args = None;
+        variants.push(args);
+        let mut unhashed = rec.clone();
+        unhashed.implementation_hash = None;
+        variants.push(unhashed);
+        for variant in variants.iter().chain(variants.iter()) {
+            let before_doc = file.clone();
+            let before = file.put_footprint(&variant.contract_name);
+            file.put(variant);
+            let changed = file.put_footprint(&variant.contract_name) != before;
+            assert_eq!(changed, file != before_doc, "{variant:?}");
+            // The same record again never changes anything.
+            let again = file.put_footprint(&variant.contract_name);
+            file.put(variant);
+            assert_eq!(file.put_footprint(&variant.contract_name), again);
         }
     }
 

@@ -131,3 +131,54 @@ fn a_missing_database_is_unavailable_not_empty() {
         "a refused open must not create the directory"
     );
 }
+
+#[test]
+fn cached_reads_follow_every_write_of_the_process() {
+    let fx = fixtures_or_skip!();
+    let (db, dir) = open_copy(
+        &fx.join(common::BACKUP).join("leveldb/current"),
+        "read-cache",
+    );
+    // A second open of the same directory shares the database, so its writes must reach `db`'s cache.
+    let other = LevelDbBackend::open(&dir, OpenMode::MustExist).unwrap();
+    let text = |r: &ContractRecord| lookcoin_state::js_json::to_compact(&r.to_json());
+    let json = |name: &str| db.get_json(97, name).unwrap().map(|t| t.to_string());
+
+    let stored = db.get(97, "LookCoin").unwrap().unwrap();
+    assert_eq!(
+        db.get_json_if_cached(97, "LookCoin"),
+        None,
+        "nothing read yet"
+    );
+    assert_eq!(json("LookCoin"), Some(text(&stored)));
+    assert!(
+        db.get_json_if_cached(97, "LookCoin").is_some(),
+        "kept after a read"
+    );
+
+    let mut moved = stored.clone();
+    moved.address = "0x1111111111111111111111111111111111111111".into();
+    other.put_batch(97, std::slice::from_ref(&moved)).unwrap();
+    assert_eq!(
+        db.get_json_if_cached(97, "LookCoin"),
+        None,
+        "forgotten by the write"
+    );
+    assert_eq!(json("LookCoin"), Some(text(&moved)));
+
+    assert_eq!(json("Fresh"), None);
+    assert_eq!(
+        db.get_json_if_cached(97, "Fresh"),
+        Some(None),
+        "missing is cached too"
+    );
+    let mut fresh = moved.clone();
+    fresh.contract_name = "Fresh".into();
+    other.put_batch(97, std::slice::from_ref(&fresh)).unwrap();
+    assert_eq!(json("Fresh"), Some(text(&fresh)));
+    assert!(other.delete(97, "Fresh").unwrap());
+    assert_eq!(json("Fresh"), None);
+
+    let (hits, misses) = db.cache_stats().unwrap();
+    assert!(hits >= 2 && misses >= 4, "hits {hits}, misses {misses}");
+}

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::{mpsc, Arc, Mutex, MutexGuard, Weak};
+use std::sync::{mpsc, Arc, Mutex, MutexGuard, TryLockError, Weak};
 
 use once_cell::sync::Lazy;
 use rusty_leveldb::infolog::Logger;
@@ -19,12 +19,74 @@ use crate::{Error, ErrorCode, Result};
 /// rusty-leveldb's id of its Snappy compressor, the one Google LevelDB uses by default.
 const SNAPPY: u8 = 1;
 
+/// Most records the read cache holds before it starts afresh.
+const READ_CACHE_ENTRIES: usize = 4096;
+/// Most bytes of record text the read cache holds before it starts afresh.
+const READ_CACHE_BYTES: usize = 8 << 20;
+
 /// An open database, shared by every store of this process that opens the same directory:
 /// a second open would be refused by the database's own lock.
 struct SharedDb {
-    db: Mutex<DB>,
+    db: Mutex<OpenDb>,
     // Held for as long as the database is open: makes Google LevelDB (fcntl) see us.
     _ofd_lock: FileLock,
+}
+
+/// The database and what has been read from it, behind one lock so a read that fills the
+/// cache and a write that clears it can never interleave.
+struct OpenDb {
+    db: DB,
+    reads: ReadCache,
+}
+
+/// Answers of `get_json` by key: the record's compact JSON text, or `None` for a missing key.
+///
+/// Only this process can change the database while it is open (its `LOCK` and our OFD lock
+/// keep `level` and other processes out), and every write here goes through `put_batch` or
+/// `delete`, which forget the keys they touch: so a cached answer is what a read would say.
+/// Decoding failures are never cached: each read reports them again.
+#[derive(Default)]
+struct ReadCache {
+    entries: HashMap<String, Option<Arc<str>>>,
+    bytes: usize,
+    hits: u64,
+    misses: u64,
+}
+
+impl ReadCache {
+    /// The cached answer for `key`; `count_miss` is false for a probe that will be followed by a read.
+    fn get(&mut self, key: &str, count_miss: bool) -> Option<Option<Arc<str>>> {
+        let found = self.entries.get(key).cloned();
+        match found {
+            Some(_) => self.hits += 1,
+            None if count_miss => self.misses += 1,
+            None => {}
+        }
+        found
+    }
+
+    fn insert(&mut self, key: String, text: Option<Arc<str>>) {
+        self.forget(&key);
+        let size = entry_size(&key, &text);
+        // Starting afresh keeps the bound without the bookkeeping of an LRU: records are read
+        // in bursts per deployment, and a miss costs one LevelDB read.
+        if self.entries.len() >= READ_CACHE_ENTRIES || self.bytes + size > READ_CACHE_BYTES {
+            self.entries.clear();
+            self.bytes = 0;
+        }
+        self.bytes += size;
+        self.entries.insert(key, text);
+    }
+
+    fn forget(&mut self, key: &str) {
+        if let Some((key, text)) = self.entries.remove_entry(key) {
+            self.bytes -= entry_size(&key, &text);
+        }
+    }
+}
+
+fn entry_size(key: &str, text: &Option<Arc<str>>) -> usize {
+    key.len() + text.as_ref().map_or(0, |t| t.len())
 }
 
 static OPEN_DBS: Lazy<Mutex<HashMap<PathBuf, Weak<SharedDb>>>> = Lazy::new(Default::default);
@@ -65,32 +127,56 @@ impl LevelDbBackend {
 
     /// Runs `f` on the database while holding its lock.
     fn with_db<T>(&self, f: impl FnOnce(&mut DB) -> Result<T>) -> Result<T> {
-        let shared = self
-            .shared
+        self.with_open(|open| f(&mut open.db))
+    }
+
+    /// Runs `f` on the database and its read cache while holding their lock.
+    fn with_open<T>(&self, f: impl FnOnce(&mut OpenDb) -> Result<T>) -> Result<T> {
+        let shared = self.shared_db()?;
+        let mut open = lock_db(&shared);
+        f(&mut open)
+    }
+
+    fn shared_db(&self) -> Result<Arc<SharedDb>> {
+        self.shared
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
-            .ok_or_else(|| closed_error(BackendKind::LevelDb))?;
-        let mut db = lock_db(&shared);
-        f(&mut db)
+            .ok_or_else(|| closed_error(BackendKind::LevelDb))
     }
 
-    /// Every (key, value) pair in `[from, to)`, or the whole database when `range` is `None`.
-    fn scan(&self, range: Option<(String, String)>) -> Result<Vec<(String, Vec<u8>)>> {
+    /// The value under `key`, straight from LevelDB (no cache).
+    fn read(&self, db: &mut DB, key: &str) -> Result<Option<ContractRecord>> {
+        // `get` would turn read errors into "missing"; `get_at` reports them.
+        let snapshot = db.get_snapshot();
+        let bytes = db
+            .get_at(&snapshot, key.as_bytes())
+            .map_err(|s| self.status_error(s, "read").with_key(key))?;
+        bytes
+            .map(|b| {
+                ContractRecord::from_leveldb_value(key, &b).map_err(|e| e.with_path(&self.dir))
+            })
+            .transpose()
+    }
+
+    /// The records of a key range (or of the whole database), decoded as they are read.
+    fn decode_range(&self, range: Option<(String, String)>) -> Result<Vec<ContractRecord>> {
+        let mut records = Vec::new();
+        let mut first_failure = None;
         self.with_db(|db| {
             check_tables(&self.dir)?;
-            scan_db(db, &self.dir, range.as_ref())
-        })
-    }
-
-    /// The records of a key range (or of the whole database), decoded.
-    fn decode_range(&self, range: Option<(String, String)>) -> Result<Vec<ContractRecord>> {
-        self.scan(range)?
-            .into_iter()
-            .map(|(key, value)| {
-                ContractRecord::from_leveldb_value(&key, &value).map_err(|e| e.with_path(&self.dir))
+            // The scan goes on after a bad value, so a bad key further on is still reported
+            // first, as when every pair was read before any was decoded.
+            each_entry(db, &self.dir, range.as_ref(), &mut |key, value| {
+                if first_failure.is_none() {
+                    match ContractRecord::from_leveldb_value(&key, value) {
+                        Ok(record) => records.push(record),
+                        Err(e) => first_failure = Some(e.with_path(&self.dir)),
+                    }
+                }
             })
-            .collect()
+        })?;
+        first_failure.map_or(Ok(records), Err)
     }
 
     fn status_error(&self, status: Status, action: &str) -> Error {
@@ -109,26 +195,51 @@ impl Backend for LevelDbBackend {
 
     fn get(&self, chain_id: u64, name: &str) -> Result<Option<ContractRecord>> {
         let key = contract_key(chain_id, name);
-        let bytes = self.with_db(|db| {
-            // `get` would turn read errors into "missing"; `get_at` reports them.
-            let snapshot = db.get_snapshot();
-            db.get_at(&snapshot, key.as_bytes())
-                .map_err(|s| self.status_error(s, "read").with_key(key.clone()))
-        })?;
-        bytes
-            .map(|b| {
-                ContractRecord::from_leveldb_value(&key, &b).map_err(|e| e.with_path(&self.dir))
-            })
-            .transpose()
+        self.with_db(|db| self.read(db, &key))
+    }
+
+    fn get_json(&self, chain_id: u64, name: &str) -> Result<Option<Arc<str>>> {
+        let key = contract_key(chain_id, name);
+        self.with_open(|open| {
+            if let Some(answer) = open.reads.get(&key, true) {
+                return Ok(answer);
+            }
+            let text = self
+                .read(&mut open.db, &key)?
+                .map(|r| Arc::from(r.to_json_text()));
+            open.reads.insert(key, text.clone());
+            Ok(text)
+        })
+    }
+
+    fn get_json_if_cached(&self, chain_id: u64, name: &str) -> Option<Option<Arc<str>>> {
+        let shared = self.shared_db().ok()?;
+        // Never wait here: the caller is a JS thread, and a long scan may hold the lock.
+        let mut open = match shared.db.try_lock() {
+            Ok(open) => open,
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) => return None,
+        };
+        open.reads.get(&contract_key(chain_id, name), false)
+    }
+
+    fn cache_stats(&self) -> Option<(u64, u64)> {
+        let shared = self.shared_db().ok()?;
+        let open = lock_db(&shared);
+        Some((open.reads.hits, open.reads.misses))
     }
 
     fn put_batch(&self, _chain_id: u64, records: &[ContractRecord]) -> Result<()> {
         let mut batch = WriteBatch::default();
-        for record in records {
-            batch.put(record.key().as_bytes(), &record.to_leveldb_value());
+        let keys: Vec<String> = records.iter().map(ContractRecord::key).collect();
+        for (key, record) in keys.iter().zip(records) {
+            batch.put(key.as_bytes(), &record.to_leveldb_value());
         }
-        self.with_db(|db| {
-            db.write(batch, true)
+        self.with_open(|open| {
+            // Forgotten whatever the outcome: a failed write may still have reached the log.
+            keys.iter().for_each(|key| open.reads.forget(key));
+            open.db
+                .write(batch, true)
                 .map_err(|s| self.status_error(s, "write"))
         })
     }
@@ -143,13 +254,15 @@ impl Backend for LevelDbBackend {
 
     fn delete(&self, chain_id: u64, name: &str) -> Result<bool> {
         let key = contract_key(chain_id, name);
-        self.with_db(|db| {
+        self.with_open(|open| {
+            let db = &mut open.db;
             let snapshot = db.get_snapshot();
             let existed = db
                 .get_at(&snapshot, key.as_bytes())
                 .map_err(|s| self.status_error(s, "read"))?
                 .is_some();
             if existed {
+                open.reads.forget(&key);
                 let mut batch = WriteBatch::default();
                 batch.delete(key.as_bytes());
                 db.write(batch, true)
@@ -160,7 +273,9 @@ impl Backend for LevelDbBackend {
     }
 
     fn scan_raw(&self) -> Result<Vec<RawEntry>> {
-        Ok(raw_entries(self.scan(None)?))
+        let mut entries = Vec::new();
+        self.visit_raw(&mut |entry| entries.push(entry))?;
+        Ok(entries)
     }
 
     fn visit_raw(&self, visit: &mut dyn FnMut(RawEntry)) -> Result<()> {
@@ -189,8 +304,8 @@ impl Backend for LevelDbBackend {
         match Arc::try_unwrap(shared) {
             Ok(shared) => {
                 registry.remove(&self.dir);
-                let mut db = shared.db.into_inner().unwrap_or_else(|p| p.into_inner());
-                db.close().map_err(|s| self.status_error(s, "close"))
+                let mut open = shared.db.into_inner().unwrap_or_else(|p| p.into_inner());
+                open.db.close().map_err(|s| self.status_error(s, "close"))
             }
             Err(_) => Ok(()),
         }
@@ -379,22 +494,12 @@ const DECODE_QUEUE: usize = 256;
 /// Files of a LevelDB directory that hold no data: the lock and the info logs.
 pub const NOT_DATA: [&str; 3] = ["LOCK", "LOG", "LOG.old"];
 
-fn scan_db(
-    db: &mut DB,
-    dir: &Path,
-    range: Option<&(String, String)>,
-) -> Result<Vec<(String, Vec<u8>)>> {
-    let mut out = Vec::new();
-    each_entry(db, dir, range, &mut |key, value| out.push((key, value)))?;
-    Ok(out)
-}
-
 /// Hands every (key, value) pair in `[from, to)` (or the whole database) to `visit`, in key order.
 fn each_entry(
     db: &mut DB,
     dir: &Path,
     range: Option<&(String, String)>,
-    visit: &mut dyn FnMut(String, Vec<u8>),
+    visit: &mut dyn FnMut(String, &[u8]),
 ) -> Result<()> {
     let mut iter = db
         .new_iter()
@@ -410,7 +515,7 @@ fn each_entry(
         let key = String::from_utf8(key.to_vec()).map_err(|_| {
             Error::new(ErrorCode::Corrupt, "a LevelDB key is not UTF-8").with_path(dir)
         })?;
-        visit(key, value.to_vec());
+        visit(key, &value);
         if !iter.advance() {
             break;
         }
@@ -437,21 +542,13 @@ fn each_decoded(db: &mut DB, dir: &Path, visit: &mut dyn FnMut(RawEntry)) -> Res
         let read = each_entry(db, dir, None, &mut |key, value| {
             // A send fails only when the decoder panicked; the scope re-raises that panic as
             // it ends, so no entry is dropped silently.
-            let _ = to_decode.send((key, value));
+            let _ = to_decode.send((key, value.to_vec()));
             decoded.try_iter().for_each(&mut *visit);
         });
         drop(to_decode);
         decoded.iter().for_each(&mut *visit);
         read
     })
-}
-
-/// Decodes scanned pairs one by one, keeping each key's own failure.
-fn raw_entries(pairs: Vec<(String, Vec<u8>)>) -> Vec<RawEntry> {
-    pairs
-        .into_iter()
-        .map(|(key, value)| raw_entry(key, &value))
-        .collect()
 }
 
 /// One pair decoded, with its own failure kept.
@@ -463,7 +560,7 @@ fn raw_entry(key: String, value: &[u8]) -> RawEntry {
     }
 }
 
-fn lock_db(shared: &SharedDb) -> MutexGuard<'_, DB> {
+fn lock_db(shared: &SharedDb) -> MutexGuard<'_, OpenDb> {
     shared.db.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -505,7 +602,10 @@ fn open_shared(dir: &Path, mode: OpenMode) -> Result<SharedDb> {
     };
     let db = DB::open(dir, options).map_err(|s| status_to_error(dir, s, "open"))?;
     Ok(SharedDb {
-        db: Mutex::new(db),
+        db: Mutex::new(OpenDb {
+            db,
+            reads: ReadCache::default(),
+        }),
         _ofd_lock: lock,
     })
 }

@@ -7,6 +7,7 @@ pub mod unified;
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::record::ContractRecord;
 use crate::{Error, ErrorCode, Result};
@@ -75,6 +76,15 @@ pub trait Backend: Send + Sync {
     fn get_if_cached(&self, _chain_id: u64, _name: &str) -> Option<Option<ContractRecord>> {
         None
     }
+    /// `get` as the record's compact JSON text (what the bindings hand out).
+    fn get_json(&self, chain_id: u64, name: &str) -> Result<Option<Arc<str>>> {
+        Ok(self.get(chain_id, name)?.map(|r| record_text(&r)))
+    }
+    /// `get_json` answered from memory; `None` as for `get_if_cached`.
+    fn get_json_if_cached(&self, chain_id: u64, name: &str) -> Option<Option<Arc<str>>> {
+        self.get_if_cached(chain_id, name)
+            .map(|found| found.map(|r| record_text(&r)))
+    }
     /// Writes records of one chain as one atomic, durable unit.
     fn put_batch(&self, chain_id: u64, records: &[ContractRecord]) -> Result<()>;
     /// Every record of one chain.
@@ -98,6 +108,11 @@ pub trait Backend: Send + Sync {
     fn probe(&self) -> Result<()>;
     /// Releases files and locks; later calls fail with `BACKEND_UNAVAILABLE`.
     fn close(&self) -> Result<()>;
+}
+
+/// A record as compact JSON text, the form `get_json` returns.
+fn record_text(record: &ContractRecord) -> Arc<str> {
+    Arc::from(record.to_json_text())
 }
 
 /// The error of a call on a closed backend.

@@ -245,9 +245,15 @@ impl Backend for UnifiedBackend {
         self.update(
             chain_id,
             |file| {
-                let before = file.clone();
+                let footprint = |file: &UnifiedFile| -> Vec<_> {
+                    records
+                        .iter()
+                        .map(|r| file.put_footprint(&r.contract_name))
+                        .collect()
+                };
+                let before = footprint(file);
                 records.iter().for_each(|r| file.put(r));
-                *file != before
+                footprint(file) != before
             },
             |changed| *changed,
         )
@@ -391,4 +397,150 @@ fn fingerprint(path: &Path) -> Result<Option<Fingerprint>> {
 /// The fingerprint now, provided the file still has the length we read.
 fn fingerprint_of_len(path: &Path, len: u64) -> Result<Option<Fingerprint>> {
     Ok(fingerprint(path)?.filter(|fp| fp.len == len))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn record(name: &str, seed: u8) -> ContractRecord {
+        let hash = format!("0x{}", format!("{seed:02x}").repeat(32));
+        ContractRecord {
+            contract_name: name.into(),
+            chain_id: 97,
+            network_name: "bsctestnet".into(),
+            address: format!("0x{}", format!("{seed:02x}").repeat(20)),
+            factory_byte_code_hash: hash.clone(),
+            implementation_hash: Some(hash),
+            proxy_address: None,
+            deployment_args: None,
+            timestamp: 1_755_000_000_000 + u64::from(seed),
+        }
+    }
+
+    fn fresh_dir(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "lcs-unified-{tag}-{}-{}",
+            std::process::id(),
+            now_ms()
+        ));
+        let _ = fs::remove_dir_all(&dir);
+        dir
+    }
+
+    /// What the old TypeScript manager did (FORMATS §2.3, §2.7): read, parse, add an entry,
+    /// `JSON.stringify(doc, null, 2)`, write `<file>.tmp-<ms>`, rename; no lock, no fsync.
+    /// `bump` decides whether it also raises `fileVersion` (the superseded variants did).
+    fn old_manager_write(path: &Path, bump: bool) -> Vec<u8> {
+        let mut doc: Value = serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap();
+        doc["contracts"]["core"]["WrittenByOldScript"] = json!({"proxy": "0x2222222222222222222222222222222222222222",
+                   "implementation": "0x2222222222222222222222222222222222222222"});
+        doc["metadata"]["lastUpdated"] = json!("2025-08-13T11:26:18.516Z");
+        if bump {
+            let version = doc["fileVersion"].as_u64().unwrap();
+            doc["fileVersion"] = json!(version + 1);
+        }
+        let text = serde_json::to_string_pretty(&doc).unwrap().into_bytes();
+        let tmp = path.with_extension(format!("json.tmp-{}", now_ms()));
+        fs::write(&tmp, &text).unwrap();
+        fs::rename(&tmp, path).unwrap();
+        text
+    }
+
+    fn names_in(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// The old writer lands between our read and our write: the write must be refused with
+    /// `STATE_CONFLICT` and leave the old writer's file exactly as it wrote it. `update` is the
+    /// read-modify-CAS-write of `put_batch`; its `change` step runs between the two, which
+    /// makes the interleaving deterministic.
+    #[test]
+    fn a_writer_that_skips_our_lock_between_read_and_write_makes_the_put_conflict() {
+        for bump in [true, false] {
+            let dir = fresh_dir(if bump { "cas-bumped" } else { "cas-same" });
+            let backend =
+                UnifiedBackend::open(&dir, ChainMap::default(), Duration::from_secs(5)).unwrap();
+            backend.put_batch(97, &[record("LookCoin", 1)]).unwrap();
+            let path = backend.file_path(97);
+            let ours_before = UnifiedFile::parse(&path, &fs::read_to_string(&path).unwrap())
+                .unwrap()
+                .file_version()
+                .unwrap();
+
+            let mut theirs = Vec::new();
+            let err = backend
+                .update(
+                    97,
+                    |file| {
+                        theirs = old_manager_write(&path, bump);
+                        file.put(&record("SupplyOracle", 2));
+                        true
+                    },
+                    |changed| *changed,
+                )
+                .unwrap_err();
+
+            assert_eq!(
+                err.code,
+                ErrorCode::Conflict,
+                "bump {bump}: {}",
+                err.message
+            );
+            assert_eq!(
+                fs::read(&path).unwrap(),
+                theirs,
+                "bump {bump}: their file kept"
+            );
+            assert_eq!(
+                names_in(&dir),
+                vec!["bsctestnet.unified.json"],
+                "bump {bump}: nothing of ours left behind"
+            );
+            // Reads see their version (the cache notices the replaced file), without our record.
+            assert!(backend.get(97, "WrittenByOldScript").unwrap().is_some());
+            assert!(backend.get(97, "SupplyOracle").unwrap().is_none());
+
+            // The retry the error asks for keeps both writes, one version above theirs.
+            backend.put_batch(97, &[record("SupplyOracle", 2)]).unwrap();
+            let after = UnifiedFile::parse(&path, &fs::read_to_string(&path).unwrap()).unwrap();
+            let their_version = ours_before + u64::from(bump);
+            assert_eq!(after.file_version(), Some(their_version + 1), "bump {bump}");
+            assert!(after.record("WrittenByOldScript").is_some());
+            assert!(after.record("SupplyOracle").is_some());
+            assert!(after.record("LookCoin").is_some());
+            fs::remove_dir_all(&dir).unwrap();
+        }
+    }
+
+    /// The same when the file did not exist at our read and the old writer creates it.
+    #[test]
+    fn a_file_created_by_another_writer_during_our_first_write_makes_it_conflict() {
+        let dir = fresh_dir("cas-created");
+        let backend =
+            UnifiedBackend::open(&dir, ChainMap::default(), Duration::from_secs(5)).unwrap();
+        let path = backend.file_path(97);
+        let theirs = br#"{"chainId": 97, "network": "bsctestnet", "fileVersion": 1}"#;
+        let err = backend
+            .update(
+                97,
+                |file| {
+                    fs::write(&path, theirs).unwrap();
+                    file.put(&record("LookCoin", 1));
+                    true
+                },
+                |changed| *changed,
+            )
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::Conflict, "{}", err.message);
+        assert!(err.message.contains("was created"), "{}", err.message);
+        assert_eq!(fs::read(&path).unwrap(), theirs);
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }
