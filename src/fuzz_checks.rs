@@ -11,11 +11,12 @@ use serde_json::Value;
 use crate::backend::legacy_json;
 use crate::backup::manifest::BackupManifest;
 use crate::backup::sums;
+use crate::js_json;
 use crate::record::{
     chain_key_range, check_chain_id, contract_key, parse_key, ContractRecord, MAX_SAFE_INTEGER,
 };
 use crate::time::{iso_from_ms, ms_from_iso};
-use crate::unified::UnifiedFile;
+use crate::unified::{UnifiedFile, CHECKSUMMED_SECTIONS};
 use crate::{Error, ErrorCode};
 
 /// A target's check: returns on any input the parser handles correctly, panics otherwise.
@@ -101,7 +102,8 @@ pub fn check_manifest(data: &[u8]) {
 }
 
 /// A unified v3 file: errors are `STATE_CORRUPT`; an accepted file survives write → parse
-/// unchanged, and every record it holds reads back as stored after being put again.
+/// unchanged, its checksums verify after a stamped write, and every record it holds reads
+/// back as stored after being put again.
 pub fn check_unified(data: &[u8]) {
     // The backend turns a file that is not UTF-8 into STATE_CORRUPT before parsing.
     let text = String::from_utf8_lossy(data);
@@ -114,6 +116,15 @@ pub fn check_unified(data: &[u8]) {
     let reread = UnifiedFile::parse(path, &written)
         .unwrap_or_else(|e| panic!("the written file does not parse: {e}\n{written}"));
     assert_eq!(reread, file, "parse → write → parse changed the document");
+    let mut stamped = file.clone();
+    stamped.stamp_write(1_755_000_000_000);
+    let stamped = UnifiedFile::parse(path, &stamped.to_text()).expect("a stamped file parses");
+    let doc = stamped.as_map();
+    for section in CHECKSUMMED_SECTIONS {
+        let stored = &doc["verification"]["dataIntegrity"]["checksums"][section];
+        let actual = doc.get(section).map(js_json::section_checksum);
+        assert_eq!(stored.as_str(), actual.as_deref(), "{section} checksum");
+    }
     for record in file.records() {
         let name = &record.contract_name;
         assert_eq!(record.chain_id, file.chain_id());
