@@ -11,13 +11,16 @@ use sha2::{Digest, Sha256};
 /// Largest integer magnitude a JS number holds exactly; beyond it JS would have rounded on parse.
 pub const MAX_SAFE: u64 = 1 << 53;
 
-/// Parses JSON text (used everywhere so parse errors carry line/column). An object that names
-/// one key twice is an error: `JSON.parse` silently keeps the last, which would let a damaged
-/// file say two different things (two addresses for one contract, two hashes for one path).
+/// Parses JSON text (used everywhere so parse errors carry line/column) into the values
+/// `JSON.parse` gives: every number is a JS double, so `1.0` and `-0` read as the integers `1`
+/// and `0`, and integers beyond 2^53 as the double they round to. An object that names one key
+/// twice is an error: `JSON.parse` silently keeps the last, which would let a damaged file say
+/// two different things (two addresses for one contract, two hashes for one path).
 pub fn parse(text: &str) -> Result<Value, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_str(text);
-    let value = UniqueKeys.deserialize(&mut de)?;
+    let mut value = UniqueKeys.deserialize(&mut de)?;
     de.end()?;
+    to_js_numbers(&mut value);
     Ok(value)
 }
 
@@ -86,6 +89,55 @@ impl<'de> Visitor<'de> for UniqueKeys {
             map.insert(key, value);
         }
         Ok(Value::Object(map))
+    }
+}
+
+/// Deserializes an optional array field as [`parse`] reads it (duplicate keys refused, JS
+/// numbers), for typed decoders that must agree with the general one.
+pub fn optional_array<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<Value>>, D::Error> {
+    match UniqueKeys.deserialize(d)? {
+        Value::Null => Ok(None),
+        Value::Array(mut items) => {
+            items.iter_mut().for_each(to_js_numbers);
+            Ok(Some(items))
+        }
+        other => Err(de::Error::custom(format!("expected an array, got {other}"))),
+    }
+}
+
+/// Replaces every number by the one JS holds, so that what `to_compact`/`to_pretty` write
+/// parses back to an equal value (found by the unified and leveldb_value fuzz targets).
+fn to_js_numbers(value: &mut Value) {
+    match value {
+        Value::Number(n) => {
+            if let Some(js) = js_number(n) {
+                *n = js;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(to_js_numbers),
+        Value::Object(map) => map.values_mut().for_each(to_js_numbers),
+        Value::Null | Value::Bool(_) | Value::String(_) => {}
+    }
+}
+
+/// `n` as a JS double, held as an integer whenever it is one; `None` when `n` already is that.
+fn js_number(n: &Number) -> Option<Number> {
+    let exact_integer = n.as_u64().is_some_and(|u| u <= MAX_SAFE)
+        || n.as_i64().is_some_and(|i| i.unsigned_abs() <= MAX_SAFE);
+    if exact_integer {
+        return None;
+    }
+    let double = n.as_f64()?;
+    if double.fract() != 0.0 {
+        return None;
+    }
+    // 2^64 and -2^63 are the first doubles outside u64 and i64; beyond them a double stays one.
+    if (0.0..18_446_744_073_709_551_616.0).contains(&double) {
+        Some(Number::from(double as u64))
+    } else if (-9_223_372_036_854_775_808.0..0.0).contains(&double) {
+        Some(Number::from(double as i64))
+    } else {
+        Number::from_f64(double)
     }
 }
 
@@ -498,6 +550,26 @@ mod tests {
                 assert_eq!(stale_sections(&path), *stale, "{}", path.display());
             }
         }
+    }
+
+    #[test]
+    fn parsed_numbers_are_the_ones_js_holds_and_survive_a_write() {
+        let text =
+            "[1.0,-0.0,1e2,9007199254740993,-9007199254740993,0.5,1e300,18446744073709551615,7]";
+        let value = parse(text).unwrap();
+        let expected = json!([
+            1,
+            0,
+            100,
+            9_007_199_254_740_992_u64,
+            -9_007_199_254_740_992_i64,
+            0.5,
+            1e300,
+            18_446_744_073_709_551_616.0,
+            7
+        ]);
+        assert_eq!(value, expected);
+        assert_eq!(parse(&to_compact(&value)).unwrap(), value);
     }
 
     #[test]

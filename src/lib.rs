@@ -9,6 +9,7 @@ pub mod chains;
 pub mod compare;
 pub mod durable;
 pub mod error;
+pub mod fuzz_checks;
 pub mod js_json;
 pub mod leveldb_check;
 pub mod metrics;

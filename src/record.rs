@@ -141,8 +141,11 @@ impl ContractRecord {
         // Straight into the fields: no `Value` tree, a third of the allocations. It only takes
         // exact shapes the general decoding accepts the same way; anything else (a float
         // chainId, a duplicate key, a wrong type) goes the general way, which names the problem.
+        // Integers beyond 2^53 also go the general way: JS reads them rounded, and so must we.
         if let Ok(exact) = serde_json::from_slice::<ExactRecord>(bytes) {
-            return Ok(exact.into());
+            if exact.chain_id <= MAX_SAFE_INTEGER && exact.timestamp <= MAX_SAFE_INTEGER {
+                return Ok(exact.into());
+            }
         }
         let text = std::str::from_utf8(bytes).map_err(|e| {
             Error::new(
@@ -314,7 +317,7 @@ struct ExactRecord {
     implementation_hash: Option<String>,
     #[serde(default)]
     proxy_address: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "js_json::optional_array")]
     deployment_args: Option<Vec<Value>>,
     timestamp: u64,
 }
@@ -515,6 +518,9 @@ mod tests {
             format!(r#"{{{base},"chainId":56,"timestamp":1,"deploymentArgs":"x"}}"#),
             format!(r#"{{{base},"chainId":56}}"#),
             format!(r#"{{{base},"chainId":18446744073709551615,"timestamp":1}}"#),
+            format!(r#"{{{base},"chainId":56,"timestamp":9007199254740993}}"#),
+            format!(r#"{{{base},"chainId":56,"timestamp":1,"deploymentArgs":[{{"a":1,"a":2}}]}}"#),
+            format!(r#"{{{base},"chainId":56,"timestamp":1,"deploymentArgs":[1.0,-0,1e2]}}"#),
             r#"[1,2]"#.to_string(),
         ];
         for text in cases {

@@ -65,33 +65,10 @@ impl LegacyJsonBackend {
     }
 
     fn read_file(&self, path: &Path) -> Result<Option<Map<String, Value>>> {
-        let corrupt = |why: String| {
-            Error::new(
-                ErrorCode::Corrupt,
-                format!("{} is not a v1 deployment file: {why}", path.display()),
-            )
-            .with_path(path)
-        };
-        let text = match durable::read_regular_to_string(path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
-                return Err(corrupt("it is not UTF-8 text".into()))
-            }
-            Err(e) => return Err(Error::read_io(path, &e)),
-        };
-        match js_json::parse(&text) {
-            // A `contracts` that is not an object would read as "no contracts": a redeploy.
-            Ok(Value::Object(doc))
-                if doc.get("chainId").and_then(Value::as_u64).is_some()
-                    && doc.get("contracts").is_none_or(Value::is_object) =>
-            {
-                Ok(Some(doc))
-            }
-            Ok(_) => Err(corrupt(
-                "no numeric chainId, or contracts is not an object".into(),
-            )),
-            Err(e) => Err(corrupt(e.to_string()).with_offset(e.line() as u64)),
+        match durable::read_regular(path) {
+            Ok(bytes) => parse_document(path, &bytes).map(Some),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::read_io(path, &e)),
         }
     }
 
@@ -116,8 +93,36 @@ impl LegacyJsonBackend {
     }
 }
 
+/// Parses the bytes of the v1 file at `path`: anything but a UTF-8 JSON object with a numeric `chainId` is `STATE_CORRUPT`.
+pub fn parse_document(path: &Path, bytes: &[u8]) -> Result<Map<String, Value>> {
+    let corrupt = |why: String| {
+        Error::new(
+            ErrorCode::Corrupt,
+            format!("{} is not a v1 deployment file: {why}", path.display()),
+        )
+        .with_path(path)
+    };
+    // Not UTF-8 is bad content like bad JSON, not an unreadable backend (the unified reader agrees).
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        corrupt(format!("not UTF-8 text ({e})")).with_offset(e.valid_up_to() as u64)
+    })?;
+    match js_json::parse(text) {
+        // A `contracts` that is not an object would read as "no contracts": a redeploy.
+        Ok(Value::Object(doc))
+            if doc.get("chainId").and_then(Value::as_u64).is_some()
+                && doc.get("contracts").is_none_or(Value::is_object) =>
+        {
+            Ok(doc)
+        }
+        Ok(_) => Err(corrupt(
+            "no numeric chainId, or contracts is not an object".into(),
+        )),
+        Err(e) => Err(corrupt(e.to_string()).with_offset(e.line() as u64)),
+    }
+}
+
 /// The records of one v1 document, in file order.
-fn records_of(doc: &Map<String, Value>) -> Vec<ContractRecord> {
+pub fn records_of(doc: &Map<String, Value>) -> Vec<ContractRecord> {
     let Some(contracts) = doc.get("contracts").and_then(Value::as_object) else {
         return Vec::new();
     };
@@ -234,4 +239,41 @@ fn read_only(dir: &Path) -> Error {
         ),
     )
     .with_path(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_that_is_not_utf8_is_corrupt_like_bad_json() {
+        // Seen while writing the legacy_json fuzz target: the read used to fail as
+        // BACKEND_UNAVAILABLE, which says "the store is down" instead of "this file is damaged".
+        let dir = std::env::temp_dir().join(format!("lcs-legacy-utf8-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(
+            dir.join("bscmainnet.json"),
+            b"{\"chainId\":56,\"network\":\"bsc\xff\"}",
+        )
+        .unwrap();
+        let backend = LegacyJsonBackend::open(&dir, ChainMap::default()).unwrap();
+        let err = backend.list_chain(56).unwrap_err();
+        fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(err.code, ErrorCode::Corrupt, "{err}");
+        assert!(err.message.contains("not UTF-8"), "{}", err.message);
+        assert_eq!(err.details.offset, Some(28));
+    }
+
+    #[test]
+    fn documents_need_an_object_with_a_numeric_chain_id() {
+        let path = Path::new("x.json");
+        for bad in [&b"[]"[..], b"{\"chainId\":\"56\"}", b"{\"chainId\":56", b""] {
+            assert_eq!(
+                parse_document(path, bad).unwrap_err().code,
+                ErrorCode::Corrupt
+            );
+        }
+        let doc = parse_document(path, br#"{"chainId":56,"contracts":{"A":{"proxy":"0x1"}}}"#);
+        assert_eq!(records_of(&doc.unwrap())[0].address, "0x1");
+    }
 }

@@ -27,7 +27,7 @@ const REQUIRED: [&str; 6] = [
 ];
 
 /// What verification, listing and restore rely on in a manifest.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BackupManifest {
     /// `backupId`, normally the folder name.
     pub backup_id: String,

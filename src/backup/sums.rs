@@ -45,6 +45,11 @@ pub fn parse(text: &str) -> (Vec<SumEntry>, Vec<BadLine>) {
 /// An entry, or why not and whether the reason is an unsafe path.
 fn parse_line(line: &str) -> Result<SumEntry, (String, bool)> {
     let malformed = |why: &str| (why.to_string(), false);
+    // A leading backslash marks a line whose path is escaped (see `format`).
+    let (escaped, line) = match line.strip_prefix('\\') {
+        Some(rest) => (true, rest),
+        None => (false, line),
+    };
     let (hash, rest) = line
         .split_at_checked(64)
         .ok_or_else(|| malformed("does not start with a 64-digit hash"))?;
@@ -56,11 +61,42 @@ fn parse_line(line: &str) -> Result<SumEntry, (String, bool)> {
         .strip_prefix("  ")
         .or_else(|| rest.strip_prefix(" *"))
         .ok_or_else(|| malformed("hash and path must be separated by two spaces"))?;
-    check_relative(path).map_err(|why| (why, true))?;
+    let path = if escaped {
+        unescape(path)
+            .ok_or_else(|| malformed("the path has an escape other than \\\\, \\n or \\r"))?
+    } else {
+        path.to_string()
+    };
+    check_relative(&path).map_err(|why| (why, true))?;
     Ok(SumEntry {
         sha256: hash.to_ascii_lowercase(),
-        path: path.to_string(),
+        path,
     })
+}
+
+/// Undoes `escape`; `None` for any other backslash sequence, as `sha256sum -c` refuses them.
+fn unescape(path: &str) -> Option<String> {
+    let mut out = String::with_capacity(path.len());
+    let mut chars = path.chars();
+    while let Some(c) = chars.next() {
+        out.push(match c {
+            '\\' => match chars.next()? {
+                'n' => '\n',
+                'r' => '\r',
+                '\\' => '\\',
+                _ => return None,
+            },
+            c => c,
+        });
+    }
+    Some(out)
+}
+
+/// `\`, line feed and carriage return as `\\`, `\n` and `\r`.
+fn escape(path: &str) -> String {
+    path.replace('\\', "\\\\")
+        .replace('\n', "\\n")
+        .replace('\r', "\\r")
 }
 
 /// Checks that `path` is relative and stays inside the folder it is relative to.
@@ -85,10 +121,17 @@ pub fn check_relative(path: &str) -> Result<(), String> {
 }
 
 /// Formats entries as `sha256sum` does: one `<hash>  <path>` line each, newline-terminated.
+///
+/// Like GNU `sha256sum`, a path holding a line break or a backslash is written escaped behind
+/// a leading backslash, so that every entry stays one line that `sha256sum -c` also reads.
 pub fn format(entries: &[SumEntry]) -> String {
     let mut out = String::with_capacity(entries.len() * 100);
     for e in entries {
-        let _ = writeln!(out, "{}  {}", e.sha256, e.path);
+        if e.path.contains(['\\', '\n', '\r']) {
+            let _ = writeln!(out, "\\{}  {}", e.sha256, escape(&e.path));
+        } else {
+            let _ = writeln!(out, "{}  {}", e.sha256, e.path);
+        }
     }
     out
 }
@@ -108,6 +151,38 @@ mod tests {
         let text = format(&entries);
         assert_eq!(text, format!("{H}  legacy-json/a b.json\n"));
         assert_eq!(parse(text.trim_end()), (entries, vec![]));
+    }
+
+    #[test]
+    fn paths_with_line_breaks_are_escaped_as_gnu_sha256sum_does() {
+        // Found by roundtrip_props: a backed-up file named "a\nb.json" was written as two
+        // lines, so the backup never verified. The bytes are those `sha256sum` 9.1 writes.
+        let entries: Vec<SumEntry> = ["legacy-json/a\nb.json", "x/c\rd", "y/e\r"]
+            .into_iter()
+            .map(|path| SumEntry {
+                sha256: H.into(),
+                path: path.into(),
+            })
+            .collect();
+        let text = format(&entries);
+        assert_eq!(
+            text,
+            format!("\\{H}  legacy-json/a\\nb.json\n\\{H}  x/c\\rd\n\\{H}  y/e\\r\n")
+        );
+        assert_eq!(parse(&text), (entries, vec![]));
+    }
+
+    #[test]
+    fn escaped_lines_accept_only_the_three_escapes_and_unescaped_paths_stay_safe() {
+        let (entries, bad) = parse(&format!(
+            "\\{H}  a\\tb\n\\{H}  a\\\n\\{H}  a\\\\b\n\\{H}  plain\n"
+        ));
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].path, "plain");
+        let reasons: Vec<(usize, bool)> = bad.iter().map(|b| (b.line, b.unsafe_path)).collect();
+        // An unknown escape and a trailing backslash are malformed; `\\` decodes to a backslash,
+        // which no backup path may hold.
+        assert_eq!(reasons, vec![(1, false), (2, false), (3, true)]);
     }
 
     #[test]

@@ -320,10 +320,10 @@ fn same_inode(a: &fs::Metadata, b: &fs::Metadata) -> bool {
     a.ino() == b.ino() && a.dev() == b.dev()
 }
 
-/// Reads a regular file as UTF-8 text. A FIFO, socket, device or folder in its place is refused
-/// without a read (opened non-blocking, so a FIFO with no writer cannot hang the caller), with
-/// kind `InvalidInput`; text that is not UTF-8 gives `InvalidData`, as `fs::read_to_string` does.
-pub fn read_regular_to_string(path: &Path) -> io::Result<String> {
+/// Reads a regular file. A FIFO, socket, device or folder in its place is refused without a
+/// read (opened non-blocking, so a FIFO with no writer cannot hang the caller), with kind
+/// `InvalidInput`.
+pub fn read_regular(path: &Path) -> io::Result<Vec<u8>> {
     let mut file = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
@@ -334,9 +334,15 @@ pub fn read_regular_to_string(path: &Path) -> io::Result<String> {
             "not a regular file (a FIFO, socket, device or folder); it was not read",
         ));
     }
-    let mut text = String::new();
-    file.read_to_string(&mut text)?;
-    Ok(text)
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// [`read_regular`] as UTF-8 text; other bytes give `InvalidData`, as `fs::read_to_string` does.
+pub fn read_regular_to_string(path: &Path) -> io::Result<String> {
+    String::from_utf8(read_regular(path)?)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
 /// Whether some other open file description holds a lock on `path` (probe with F_OFD_GETLK; a missing file is not held). Does not create the file.
