@@ -75,7 +75,10 @@ describe('unified backend reads the live files', () => {
     const copy = mgr.getContractSync(97, 'LookCoin')
     assert.notStrictEqual(copy, before, 'every read hands out a fresh object')
     copy.address = 'mutated by the caller'
+    delete copy.chainId
+    copy.extra = 1
     assert.deepEqual(await mgr.getContract(97, 'LookCoin'), before)
+    assert.deepEqual(Object.keys(mgr.getContractSync(97, 'LookCoin')), Object.keys(before), 'same keys, same order')
     assert.strictEqual(mgr.getContractSync(97, 'NotThere'), null)
     assert.strictEqual(await mgr.getContract(97, 'NotThere'), null)
 
@@ -92,6 +95,17 @@ describe('unified backend reads the live files', () => {
     const m = await mgr.getMetrics()
     assert.ok(m.cacheHits >= 5, `cacheHits ${m.cacheHits}`)
     assert.ok(m.cacheMisses >= 2, `cacheMisses ${m.cacheMisses}`)
+  })
+
+  test('nested deploymentArgs changed by one caller are not seen by the next', { skip }, async (t) => {
+    const mgr = await open(t, unifiedRoot(t))
+    await mgr.putContract(97, sampleRecord('Nested', 3, { deploymentArgs: [[1, 2], { to: 'x' }] }))
+    const first = mgr.getContractSync(97, 'Nested')
+    first.deploymentArgs[0].push(3)
+    first.deploymentArgs[1].to = 'changed'
+    const second = await mgr.getContract(97, 'Nested')
+    assert.deepEqual(second.deploymentArgs, [[1, 2], { to: 'x' }])
+    assert.notStrictEqual(second.deploymentArgs, first.deploymentArgs)
   })
 
   test('chain 23294 rejects STATE_CORRUPT: sapphiremainnet.unified.json claims 23295', { skip }, async (t) => {
