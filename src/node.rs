@@ -954,11 +954,6 @@ fn json_parse(env: &Env, text: &str) -> napi::Result<sys::napi_value> {
 /// A record's object from its compact JSON text: a fresh copy of the object parsed from
 /// this very text on an earlier call when there is one, else `JSON.parse(text)`.
 fn record_value(env: &Env, text: &Arc<str>) -> napi::Result<sys::napi_value> {
-    // `deploymentArgs` is the one field that can nest (the key appears unescaped only as a
-    // key): a shallow copy would share its arrays between callers, so it is parsed each time.
-    if text.contains("\"deploymentArgs\":") {
-        return json_parse(env, text);
-    }
     let raw_env = env.raw();
     let key = Arc::as_ptr(text).cast::<u8>() as usize;
     // SAFETY: on the env's JS thread; references are used only with the env they were made in
@@ -972,6 +967,9 @@ fn record_value(env: &Env, text: &Arc<str>) -> napi::Result<sys::napi_value> {
         });
         let template = match kept {
             Some(reference) => reference_value(raw_env, reference)?,
+            // `deploymentArgs` is the one field that can nest (the key appears unescaped only as
+            // a key): a shallow copy would share its arrays between callers, so it is parsed each time.
+            None if text.contains("\"deploymentArgs\":") => return json_parse(env, text),
             None => {
                 let template = json_parse(env, text)?;
                 let reference = new_reference(raw_env, template)?;
