@@ -852,24 +852,28 @@ struct ParsedRecords {
 }
 
 thread_local! {
-    /// `JSON.parse` and `Object.assign` of the env running on this thread: looking one up
-    /// through the global object costs three property reads per call, a noticeable share of a cached read.
+    /// `JSON.parse` of the env running on this thread: looking it up through the global
+    /// object costs three property reads per call, a noticeable share of a cached read.
     static JSON_PARSE: KeptFunction = const { std::cell::Cell::new(None) };
-    static OBJECT_ASSIGN: KeptFunction = const { std::cell::Cell::new(None) };
+    /// [`COPY_SOURCE`] compiled in the env running on this thread.
+    static COPY: KeptFunction = const { std::cell::Cell::new(None) };
     /// Backends hand out the same `Arc<str>` for a record until it changes, and copying an
-    /// object parsed from it takes a fifth of the time of parsing it again (≈0.15 against ≈0.75 µs).
+    /// object parsed from it is far cheaper than parsing it again (≈0.04 against ≈0.75 µs).
     static PARSED: std::cell::RefCell<Option<ParsedRecords>> = const { std::cell::RefCell::new(None) };
 }
 
-/// `<global>.<object>.<name>`, looked up once per env and kept in `slot`.
+/// A shallow copy by spread: V8 clones a plain object's shape in one step (≈0.04 µs for a
+/// record, against ≈0.19 µs for `Object.assign({}, o)`).
+const COPY_SOURCE: &str = "(record) => ({ ...record })";
+
+/// The function `make` returns, made once per env and kept in `slot`.
 ///
 /// # Safety
 /// On the env's own JS thread.
 unsafe fn kept_function(
     env: &Env,
     slot: &'static std::thread::LocalKey<KeptFunction>,
-    object: &str,
-    name: &str,
+    make: impl FnOnce() -> napi::Result<sys::napi_value>,
 ) -> napi::Result<sys::napi_value> {
     let raw_env = env.raw();
     // SAFETY: napi calls with this env, on its own JS thread; the reference keeps the
@@ -878,10 +882,7 @@ unsafe fn kept_function(
         let function_ref = match slot.get() {
             Some((cached_env, function_ref)) if cached_env == raw_env => function_ref,
             _ => {
-                // Unchecked: `Object` is a function, which a checked read as an object refuses.
-                let holder: Object = env.get_global()?.get_named_property_unchecked(object)?;
-                let function: Unknown = holder.get_named_property(name)?;
-                let function_ref = new_reference(raw_env, function.raw())?;
+                let function_ref = new_reference(raw_env, make()?)?;
                 slot.set(Some((raw_env, function_ref)));
                 function_ref
             }
@@ -945,7 +946,10 @@ unsafe fn call(
 fn json_parse(env: &Env, text: &str) -> napi::Result<sys::napi_value> {
     // SAFETY: called on the env's JS thread (napi hands us the env there); same env throughout.
     unsafe {
-        let parse = kept_function(env, &JSON_PARSE, "JSON", "parse")?;
+        let parse = kept_function(env, &JSON_PARSE, || {
+            let json: Object = env.get_global()?.get_named_property("JSON")?;
+            Ok(json.get_named_property::<Unknown>("parse")?.raw())
+        })?;
         let arg = <&str>::to_napi_value(env.raw(), text)?;
         call(env.raw(), parse, &[arg])
     }
@@ -997,10 +1001,13 @@ fn record_value(env: &Env, text: &Arc<str>) -> napi::Result<sys::napi_value> {
             }
         };
         // The kept object itself never leaves: callers get a copy they may change at will.
-        let assign = kept_function(env, &OBJECT_ASSIGN, "Object", "assign")?;
-        let mut target = std::ptr::null_mut();
-        check(sys::napi_create_object(raw_env, &mut target))?;
-        call(raw_env, assign, &[target, template])
+        let copy = kept_function(env, &COPY, || {
+            let source = <&str>::to_napi_value(raw_env, COPY_SOURCE)?;
+            let mut function = std::ptr::null_mut();
+            check(sys::napi_run_script(raw_env, source, &mut function))?;
+            Ok(function)
+        })?;
+        call(raw_env, copy, &[template])
     }
 }
 
