@@ -841,14 +841,14 @@ fn resolved(env: &Env, reply: Reply) -> napi::Result<RawValue> {
 /// A kept reference to a global function, with the env it was made in.
 type KeptFunction = std::cell::Cell<Option<(sys::napi_env, sys::napi_ref)>>;
 
-/// Most parsed records kept per thread before starting afresh (each a small JS object).
+/// Most record texts listed per thread before starting afresh (each with at most a small JS object).
 const PARSED_RECORDS: usize = 1024;
 
-/// Records parsed on this thread, by the address of the kept text they were parsed from.
+/// Record texts seen on this thread, by address, with the object parsed from each one seen twice.
 struct ParsedRecords {
     env: sys::napi_env,
     /// The text is held so its address cannot be reused by another text while listed.
-    by_text: HashMap<usize, (Arc<str>, sys::napi_ref)>,
+    by_text: HashMap<usize, (Arc<str>, Option<sys::napi_ref>)>,
 }
 
 thread_local! {
@@ -957,47 +957,34 @@ fn json_parse(env: &Env, text: &str) -> napi::Result<sys::napi_value> {
 
 /// A record's object from its compact JSON text: a fresh copy of the object parsed from
 /// this very text on an earlier call when there is one, else `JSON.parse(text)`.
+///
+/// A text is kept parsed from its second sighting on: reads spread over more records than
+/// the list holds then cost a parse and no more (keeping every first parse cost them ≈1 µs).
 fn record_value(env: &Env, text: &Arc<str>) -> napi::Result<sys::napi_value> {
     let raw_env = env.raw();
     let key = Arc::as_ptr(text).cast::<u8>() as usize;
     // SAFETY: on the env's JS thread; references are used only with the env they were made in
     // (a new env on this thread starts a new list; the old env's references died with it).
     unsafe {
-        let kept = PARSED.with_borrow(|parsed| {
+        let seen = PARSED.with_borrow(|parsed| {
             parsed
                 .as_ref()
                 .filter(|p| p.env == raw_env)
                 .and_then(|p| p.by_text.get(&key).map(|(_, r)| *r))
         });
-        let template = match kept {
-            Some(reference) => reference_value(raw_env, reference)?,
+        let template = match seen {
+            Some(Some(reference)) => reference_value(raw_env, reference)?,
+            Some(None) => {
+                let template = json_parse(env, text)?;
+                list_text(raw_env, key, text, Some(new_reference(raw_env, template)?))?;
+                template
+            }
             // `deploymentArgs` is the one field that can nest (the key appears unescaped only as
             // a key): a shallow copy would share its arrays between callers, so it is parsed each time.
             None if text.contains("\"deploymentArgs\":") => return json_parse(env, text),
             None => {
-                let template = json_parse(env, text)?;
-                let reference = new_reference(raw_env, template)?;
-                let stale = PARSED.with_borrow_mut(|parsed| {
-                    let parsed = match parsed {
-                        Some(p) if p.env == raw_env => p,
-                        _ => parsed.insert(ParsedRecords {
-                            env: raw_env,
-                            by_text: HashMap::new(),
-                        }),
-                    };
-                    let stale = if parsed.by_text.len() >= PARSED_RECORDS {
-                        parsed.by_text.drain().map(|(_, (_, r))| r).collect()
-                    } else {
-                        Vec::new()
-                    };
-                    parsed.by_text.insert(key, (text.clone(), reference));
-                    stale
-                });
-                // Deleted outside the borrow: a deletion may run finalizers that call back in.
-                for reference in stale {
-                    check(sys::napi_delete_reference(raw_env, reference))?;
-                }
-                template
+                list_text(raw_env, key, text, None)?;
+                return json_parse(env, text);
             }
         };
         // The kept object itself never leaves: callers get a copy they may change at will.
@@ -1009,6 +996,42 @@ fn record_value(env: &Env, text: &Arc<str>) -> napi::Result<sys::napi_value> {
         })?;
         call(raw_env, copy, &[template])
     }
+}
+
+/// Lists `text` (at `key`) with the reference to its parsed object, if any, starting the
+/// list afresh when it is full.
+///
+/// # Safety
+/// On the env's own JS thread, with a reference of that env.
+unsafe fn list_text(
+    env: sys::napi_env,
+    key: usize,
+    text: &Arc<str>,
+    parsed_ref: Option<sys::napi_ref>,
+) -> napi::Result<()> {
+    let stale: Vec<sys::napi_ref> = PARSED.with_borrow_mut(|parsed| {
+        let parsed = match parsed {
+            Some(p) if p.env == env => p,
+            _ => parsed.insert(ParsedRecords {
+                env,
+                by_text: HashMap::new(),
+            }),
+        };
+        let stale = if parsed.by_text.len() >= PARSED_RECORDS && !parsed.by_text.contains_key(&key)
+        {
+            parsed.by_text.drain().filter_map(|(_, (_, r))| r).collect()
+        } else {
+            Vec::new()
+        };
+        parsed.by_text.insert(key, (text.clone(), parsed_ref));
+        stale
+    });
+    // Deleted outside the borrow: a deletion may run finalizers that call back in.
+    for reference in stale {
+        // SAFETY: references of this env, no longer listed.
+        check(unsafe { sys::napi_delete_reference(env, reference) })?;
+    }
+    Ok(())
 }
 
 /// A napi status as a `Result` (a pending JS exception stays pending and surfaces as the call's error).
