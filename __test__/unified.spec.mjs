@@ -67,9 +67,52 @@ describe('unified backend reads the live files', () => {
     assert.strictEqual(await mgr.getContract(8453, 'LookCoin'), null)
   })
 
+  test('repeated reads come from the cached file, and a file replaced by another writer is read again', { skip }, async (t) => {
+    const root = unifiedRoot(t)
+    const mgr = await open(t, root)
+    const before = mgr.getContractSync(97, 'LookCoin')
+    assert.deepEqual(await mgr.getContract(97, 'LookCoin'), before)
+    const copy = mgr.getContractSync(97, 'LookCoin')
+    assert.notStrictEqual(copy, before, 'every read hands out a fresh object')
+    copy.address = 'mutated by the caller'
+    delete copy.chainId
+    copy.extra = 1
+    assert.deepEqual(await mgr.getContract(97, 'LookCoin'), before)
+    assert.deepEqual(Object.keys(mgr.getContractSync(97, 'LookCoin')), Object.keys(before), 'same keys, same order')
+    assert.strictEqual(mgr.getContractSync(97, 'NotThere'), null)
+    assert.strictEqual(await mgr.getContract(97, 'NotThere'), null)
+
+    // What the old scripts do: write a temp file and rename it over the live one (same size here).
+    const file = path.join(root, BSC_TESTNET)
+    const moved = '0x' + '7'.repeat(40)
+    const text = fs.readFileSync(file, 'utf8')
+    assert.ok(text.includes(before.address))
+    fs.writeFileSync(`${file}.tmp-1`, text.replaceAll(before.address, moved))
+    fs.renameSync(`${file}.tmp-1`, file)
+    assert.equal((await mgr.getContract(97, 'LookCoin')).address, moved)
+    assert.equal(mgr.getContractSync(97, 'LookCoin').address, moved)
+
+    const m = await mgr.getMetrics()
+    assert.ok(m.cacheHits >= 5, `cacheHits ${m.cacheHits}`)
+    assert.ok(m.cacheMisses >= 2, `cacheMisses ${m.cacheMisses}`)
+  })
+
+  test('nested deploymentArgs changed by one caller are not seen by the next', { skip }, async (t) => {
+    const mgr = await open(t, unifiedRoot(t))
+    await mgr.putContract(97, sampleRecord('Nested', 3, { deploymentArgs: [[1, 2], { to: 'x' }] }))
+    const first = mgr.getContractSync(97, 'Nested')
+    first.deploymentArgs[0].push(3)
+    first.deploymentArgs[1].to = 'changed'
+    const second = await mgr.getContract(97, 'Nested')
+    assert.deepEqual(second.deploymentArgs, [[1, 2], { to: 'x' }])
+    assert.notStrictEqual(second.deploymentArgs, first.deploymentArgs)
+  })
+
   test('chain 23294 rejects STATE_CORRUPT: sapphiremainnet.unified.json claims 23295', { skip }, async (t) => {
     const mgr = await open(t, unifiedRoot(t))
-    for (const call of [() => mgr.getAllContracts(23294), () => mgr.getContract(23294, 'LookCoin')]) {
+    // getContract twice: the second finds the file cached, and must still refuse it.
+    const get = () => mgr.getContract(23294, 'LookCoin')
+    for (const call of [() => mgr.getAllContracts(23294), get, get]) {
       const err = await rejectsWith(call(), 'STATE_CORRUPT')
       assert.ok(err.details.path.endsWith('sapphiremainnet.unified.json'), `details.path ${err.details.path}`)
       assert.match(err.message, /sapphiremainnet\.unified\.json/)

@@ -291,7 +291,7 @@ impl ToNapiValue for Reply {
                 Reply::Unit => Undefined::to_napi_value(env, ()),
                 Reply::Json(v) => JsonToJs::to_napi_value(env, JsonToJs(&v)),
                 Reply::Record(None) => Null::to_napi_value(env, Null),
-                Reply::Record(Some(text)) => json_parse(&Env::from_raw(env), &text),
+                Reply::Record(Some(text)) => record_value(&Env::from_raw(env), &text),
                 Reply::Text(text) => json_parse(&Env::from_raw(env), &text),
                 Reply::Store(store) => StateManager::to_napi_value(env, StateManager { store }),
             }
@@ -838,53 +838,200 @@ fn resolved(env: &Env, reply: Reply) -> napi::Result<RawValue> {
     Ok(RawValue(resolve.apply(promise, reply)?.raw()))
 }
 
+/// A kept reference to a global function, with the env it was made in.
+type KeptFunction = std::cell::Cell<Option<(sys::napi_env, sys::napi_ref)>>;
+
+/// Most record texts listed per thread before starting afresh (each with at most a small JS object).
+const PARSED_RECORDS: usize = 1024;
+
+/// Record texts seen on this thread, by address, with the object parsed from each one seen twice.
+struct ParsedRecords {
+    env: sys::napi_env,
+    /// The text is held so its address cannot be reused by another text while listed.
+    by_text: HashMap<usize, (Arc<str>, Option<sys::napi_ref>)>,
+}
+
 thread_local! {
     /// `JSON.parse` of the env running on this thread: looking it up through the global
     /// object costs three property reads per call, a noticeable share of a cached read.
-    static JSON_PARSE: std::cell::Cell<Option<(sys::napi_env, sys::napi_ref)>> =
-        const { std::cell::Cell::new(None) };
+    static JSON_PARSE: KeptFunction = const { std::cell::Cell::new(None) };
+    /// [`COPY_SOURCE`] compiled in the env running on this thread.
+    static COPY: KeptFunction = const { std::cell::Cell::new(None) };
+    /// Backends hand out the same `Arc<str>` for a record until it changes, and copying an
+    /// object parsed from it is far cheaper than parsing it again (≈0.04 against ≈0.75 µs).
+    static PARSED: std::cell::RefCell<Option<ParsedRecords>> = const { std::cell::RefCell::new(None) };
 }
 
-/// `JSON.parse(text)` in the calling JS context.
-fn json_parse(env: &Env, text: &str) -> napi::Result<sys::napi_value> {
+/// A shallow copy by spread: V8 clones a plain object's shape in one step (≈0.04 µs for a
+/// record, against ≈0.19 µs for `Object.assign({}, o)`).
+const COPY_SOURCE: &str = "(record) => ({ ...record })";
+
+/// The function `make` returns, made once per env and kept in `slot`.
+///
+/// # Safety
+/// On the env's own JS thread.
+unsafe fn kept_function(
+    env: &Env,
+    slot: &'static std::thread::LocalKey<KeptFunction>,
+    make: impl FnOnce() -> napi::Result<sys::napi_value>,
+) -> napi::Result<sys::napi_value> {
     let raw_env = env.raw();
     // SAFETY: napi calls with this env, on its own JS thread; the reference keeps the
     // function alive for the env's lifetime and is only used with the env it was made in.
     unsafe {
-        let parse_ref = match JSON_PARSE.get() {
-            Some((cached_env, parse_ref)) if cached_env == raw_env => parse_ref,
+        let function_ref = match slot.get() {
+            Some((cached_env, function_ref)) if cached_env == raw_env => function_ref,
             _ => {
-                let json: Object = env.get_global()?.get_named_property("JSON")?;
-                let parse: Unknown = json.get_named_property("parse")?;
-                let mut parse_ref = std::ptr::null_mut();
-                check(sys::napi_create_reference(
-                    raw_env,
-                    parse.raw(),
-                    1,
-                    &mut parse_ref,
-                ))?;
-                JSON_PARSE.set(Some((raw_env, parse_ref)));
-                parse_ref
+                let function_ref = new_reference(raw_env, make()?)?;
+                slot.set(Some((raw_env, function_ref)));
+                function_ref
             }
         };
-        let mut parse = std::ptr::null_mut();
-        check(sys::napi_get_reference_value(
-            raw_env, parse_ref, &mut parse,
-        ))?;
-        let arg = <&str>::to_napi_value(raw_env, text)?;
+        reference_value(raw_env, function_ref)
+    }
+}
+
+/// A strong reference to `value`.
+///
+/// # Safety
+/// On the env's own JS thread.
+unsafe fn new_reference(env: sys::napi_env, value: sys::napi_value) -> napi::Result<sys::napi_ref> {
+    let mut reference = std::ptr::null_mut();
+    // SAFETY: as the caller's.
+    check(unsafe { sys::napi_create_reference(env, value, 1, &mut reference) })?;
+    Ok(reference)
+}
+
+/// The value a reference made in `env` holds.
+///
+/// # Safety
+/// On the env's own JS thread, with a live reference of that env.
+unsafe fn reference_value(
+    env: sys::napi_env,
+    reference: sys::napi_ref,
+) -> napi::Result<sys::napi_value> {
+    let mut value = std::ptr::null_mut();
+    // SAFETY: as the caller's.
+    check(unsafe { sys::napi_get_reference_value(env, reference, &mut value) })?;
+    Ok(value)
+}
+
+/// `function(...args)` with `this` undefined.
+///
+/// # Safety
+/// On the env's own JS thread, with values of that env.
+unsafe fn call(
+    env: sys::napi_env,
+    function: sys::napi_value,
+    args: &[sys::napi_value],
+) -> napi::Result<sys::napi_value> {
+    // SAFETY: as the caller's.
+    unsafe {
         let mut undefined = std::ptr::null_mut();
-        check(sys::napi_get_undefined(raw_env, &mut undefined))?;
+        check(sys::napi_get_undefined(env, &mut undefined))?;
         let mut result = std::ptr::null_mut();
         check(sys::napi_call_function(
-            raw_env,
+            env,
             undefined,
-            parse,
-            1,
-            &arg,
+            function,
+            args.len(),
+            args.as_ptr(),
             &mut result,
         ))?;
         Ok(result)
     }
+}
+
+/// `JSON.parse(text)` in the calling JS context.
+fn json_parse(env: &Env, text: &str) -> napi::Result<sys::napi_value> {
+    // SAFETY: called on the env's JS thread (napi hands us the env there); same env throughout.
+    unsafe {
+        let parse = kept_function(env, &JSON_PARSE, || {
+            let json: Object = env.get_global()?.get_named_property("JSON")?;
+            Ok(json.get_named_property::<Unknown>("parse")?.raw())
+        })?;
+        let arg = <&str>::to_napi_value(env.raw(), text)?;
+        call(env.raw(), parse, &[arg])
+    }
+}
+
+/// A record's object from its compact JSON text: a fresh copy of the object parsed from
+/// this very text on an earlier call when there is one, else `JSON.parse(text)`.
+///
+/// A text is kept parsed from its second sighting on: reads spread over more records than
+/// the list holds then cost a parse and no more (keeping every first parse cost them ≈1 µs).
+fn record_value(env: &Env, text: &Arc<str>) -> napi::Result<sys::napi_value> {
+    let raw_env = env.raw();
+    let key = Arc::as_ptr(text).cast::<u8>() as usize;
+    // SAFETY: on the env's JS thread; references are used only with the env they were made in
+    // (a new env on this thread starts a new list; the old env's references died with it).
+    unsafe {
+        let seen = PARSED.with_borrow(|parsed| {
+            parsed
+                .as_ref()
+                .filter(|p| p.env == raw_env)
+                .and_then(|p| p.by_text.get(&key).map(|(_, r)| *r))
+        });
+        let template = match seen {
+            Some(Some(reference)) => reference_value(raw_env, reference)?,
+            Some(None) => {
+                let template = json_parse(env, text)?;
+                list_text(raw_env, key, text, Some(new_reference(raw_env, template)?))?;
+                template
+            }
+            // `deploymentArgs` is the one field that can nest (the key appears unescaped only as
+            // a key): a shallow copy would share its arrays between callers, so it is parsed each time.
+            None if text.contains("\"deploymentArgs\":") => return json_parse(env, text),
+            None => {
+                list_text(raw_env, key, text, None)?;
+                return json_parse(env, text);
+            }
+        };
+        // The kept object itself never leaves: callers get a copy they may change at will.
+        let copy = kept_function(env, &COPY, || {
+            let source = <&str>::to_napi_value(raw_env, COPY_SOURCE)?;
+            let mut function = std::ptr::null_mut();
+            check(sys::napi_run_script(raw_env, source, &mut function))?;
+            Ok(function)
+        })?;
+        call(raw_env, copy, &[template])
+    }
+}
+
+/// Lists `text` (at `key`) with the reference to its parsed object, if any, starting the
+/// list afresh when it is full.
+///
+/// # Safety
+/// On the env's own JS thread, with a reference of that env.
+unsafe fn list_text(
+    env: sys::napi_env,
+    key: usize,
+    text: &Arc<str>,
+    parsed_ref: Option<sys::napi_ref>,
+) -> napi::Result<()> {
+    let stale: Vec<sys::napi_ref> = PARSED.with_borrow_mut(|parsed| {
+        let parsed = match parsed {
+            Some(p) if p.env == env => p,
+            _ => parsed.insert(ParsedRecords {
+                env,
+                by_text: HashMap::new(),
+            }),
+        };
+        let stale = if parsed.by_text.len() >= PARSED_RECORDS && !parsed.by_text.contains_key(&key)
+        {
+            parsed.by_text.drain().filter_map(|(_, (_, r))| r).collect()
+        } else {
+            Vec::new()
+        };
+        parsed.by_text.insert(key, (text.clone(), parsed_ref));
+        stale
+    });
+    // Deleted outside the borrow: a deletion may run finalizers that call back in.
+    for reference in stale {
+        // SAFETY: references of this env, no longer listed.
+        check(unsafe { sys::napi_delete_reference(env, reference) })?;
+    }
+    Ok(())
 }
 
 /// A napi status as a `Result` (a pending JS exception stays pending and surfaces as the call's error).

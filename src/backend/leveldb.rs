@@ -10,7 +10,7 @@ use rusty_leveldb::infolog::Logger;
 use rusty_leveldb::{LdbIterator, Options, Status, StatusCode, WriteBatch, DB};
 
 use super::leveldb_env::SyncedEnv;
-use super::{closed_error, Backend, BackendKind, RawEntry};
+use super::{closed_error, record_text, Backend, BackendKind, RawEntry};
 use crate::durable::{FileLock, FileStamp, ScratchDir};
 use crate::leveldb_check;
 use crate::record::{chain_key_range, contract_key, parse_key, ContractRecord};
@@ -204,9 +204,7 @@ impl Backend for LevelDbBackend {
             if let Some(answer) = open.reads.get(&key, true) {
                 return Ok(answer);
             }
-            let text = self
-                .read(&mut open.db, &key)?
-                .map(|r| Arc::from(r.to_json_text()));
+            let text = self.read(&mut open.db, &key)?.map(|r| record_text(&r));
             open.reads.insert(key, text.clone());
             Ok(text)
         })

@@ -72,18 +72,13 @@ pub trait Backend: Send + Sync {
     fn location(&self) -> PathBuf;
     /// One record, `None` only when it does not exist.
     fn get(&self, chain_id: u64, name: &str) -> Result<Option<ContractRecord>>;
-    /// `get` answered from memory (at most a `stat`); `None` when that would need a read or would fail (then `get` says why).
-    fn get_if_cached(&self, _chain_id: u64, _name: &str) -> Option<Option<ContractRecord>> {
-        None
-    }
     /// `get` as the record's compact JSON text (what the bindings hand out).
     fn get_json(&self, chain_id: u64, name: &str) -> Result<Option<Arc<str>>> {
         Ok(self.get(chain_id, name)?.map(|r| record_text(&r)))
     }
-    /// `get_json` answered from memory; `None` as for `get_if_cached`.
-    fn get_json_if_cached(&self, chain_id: u64, name: &str) -> Option<Option<Arc<str>>> {
-        self.get_if_cached(chain_id, name)
-            .map(|found| found.map(|r| record_text(&r)))
+    /// `get_json` answered from memory (at most a `stat`); `None` when that would need a read or would fail (then `get_json` says why).
+    fn get_json_if_cached(&self, _chain_id: u64, _name: &str) -> Option<Option<Arc<str>>> {
+        None
     }
     /// Writes records of one chain as one atomic, durable unit.
     fn put_batch(&self, chain_id: u64, records: &[ContractRecord]) -> Result<()>;
@@ -111,7 +106,7 @@ pub trait Backend: Send + Sync {
 }
 
 /// A record as compact JSON text, the form `get_json` returns.
-fn record_text(record: &ContractRecord) -> Arc<str> {
+pub(crate) fn record_text(record: &ContractRecord) -> Arc<str> {
     Arc::from(record.to_json_text())
 }
 

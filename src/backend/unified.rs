@@ -2,7 +2,8 @@
 //!
 //! Writes are locked (in-process mutex + cross-process lock on the file itself, no lock files),
 //! compare-and-swap on the file's bytes and `fileVersion`, and durable atomic replaces.
-//! Reads are cached per file and revalidated by size, mtime and inode on every call.
+//! Reads are cached per file and revalidated by size, mtime and inode on every call; the
+//! record texts `get_json` hands out are kept with the file version they were built from.
 
 use std::collections::HashMap;
 use std::fs;
@@ -14,7 +15,7 @@ use std::time::Duration;
 
 use once_cell::sync::Lazy;
 
-use super::{Backend, BackendKind, RawEntry};
+use super::{record_text, Backend, BackendKind, RawEntry};
 use crate::chains::ChainMap;
 use crate::durable;
 use crate::record::ContractRecord;
@@ -39,10 +40,13 @@ struct Fingerprint {
     ino: u64,
 }
 
-#[derive(Debug, Clone)]
 struct Cached {
     fingerprint: Fingerprint,
     file: Arc<UnifiedFile>,
+    /// `get_json` answers built from `file`, by the name asked for. Only names the file holds
+    /// (a missing name is a cheap lookup), so this never outgrows the file, and it is dropped
+    /// with `file` when the file changes.
+    texts: HashMap<String, Arc<str>>,
 }
 
 /// One mutex per file path for the whole process, so threads queue instead of polling the OFD lock.
@@ -131,17 +135,30 @@ impl UnifiedBackend {
         Ok(Some(file))
     }
 
-    /// The file at `path` if that needs no read: `Some(None)` when it does not exist, `Some(Some(_))` when the cached copy is current, `None` otherwise.
-    fn cached(&self, path: &Path) -> Result<Option<Option<Arc<UnifiedFile>>>> {
-        let Some(fingerprint) = fingerprint(path)? else {
+    /// `get_json` when it needs no read: `Some(None)` when the file or the name does not exist,
+    /// `Some(Some(text))` from the cached copy when that is current, `None` when the file must be read.
+    fn cached_json(&self, chain_id: u64, name: &str) -> Result<Option<Option<Arc<str>>>> {
+        let path = self.file_path(chain_id);
+        let Some(fingerprint) = fingerprint(&path)? else {
             return Ok(Some(None));
         };
-        let cache = self.cache_lock();
-        let hit = cache.get(path).filter(|c| c.fingerprint == fingerprint);
-        if hit.is_some() {
-            self.hits.fetch_add(1, Ordering::Relaxed);
+        let mut cache = self.cache_lock();
+        let Some(hit) = cache
+            .get_mut(&path)
+            .filter(|c| c.fingerprint == fingerprint)
+        else {
+            return Ok(None);
+        };
+        self.hits.fetch_add(1, Ordering::Relaxed);
+        check_claim(&path, &hit.file, chain_id)?;
+        if let Some(text) = hit.texts.get(name) {
+            return Ok(Some(Some(text.clone())));
         }
-        Ok(hit.map(|c| Some(c.file.clone())))
+        let text = hit.file.record(name).map(|r| record_text(&r));
+        if let Some(text) = &text {
+            hit.texts.insert(name.to_owned(), text.clone());
+        }
+        Ok(Some(text))
     }
 
     /// The file of a chain, refusing one that claims another chain id.
@@ -159,8 +176,14 @@ impl UnifiedBackend {
     }
 
     fn remember(&self, path: &Path, fingerprint: Fingerprint, file: Arc<UnifiedFile>) {
-        self.cache_lock()
-            .insert(path.to_path_buf(), Cached { fingerprint, file });
+        self.cache_lock().insert(
+            path.to_path_buf(),
+            Cached {
+                fingerprint,
+                file,
+                texts: HashMap::new(),
+            },
+        );
     }
 
     /// Read-modify-write of one chain's file under both locks. `change` returns whether it changed anything.
@@ -231,14 +254,17 @@ impl Backend for UnifiedBackend {
         ))
     }
 
-    fn get_if_cached(&self, chain_id: u64, name: &str) -> Option<Option<ContractRecord>> {
-        let path = self.file_path(chain_id);
-        let file = self.cached(&path).ok()??;
-        match file {
-            Some(f) if check_claim(&path, &f, chain_id).is_ok() => Some(f.record(name)),
-            Some(_) => None,
-            None => Some(None),
+    fn get_json(&self, chain_id: u64, name: &str) -> Result<Option<Arc<str>>> {
+        if let Some(answer) = self.cached_json(chain_id, name)? {
+            return Ok(answer);
         }
+        // Reading caches the file; its text is kept from the next call on.
+        Ok(self.get(chain_id, name)?.map(|r| record_text(&r)))
+    }
+
+    fn get_json_if_cached(&self, chain_id: u64, name: &str) -> Option<Option<Arc<str>>> {
+        // An error (a failed `stat`, another chain's file) is left for `get_json` to report.
+        self.cached_json(chain_id, name).ok()?
     }
 
     fn put_batch(&self, chain_id: u64, records: &[ContractRecord]) -> Result<()> {
@@ -517,6 +543,61 @@ mod tests {
             assert!(after.record("LookCoin").is_some());
             fs::remove_dir_all(&dir).unwrap();
         }
+    }
+
+    /// `get_json` keeps each record's text with the file version it came from: the text is the
+    /// uncached record's JSON, is built once per version, and a file another writer replaced
+    /// (same size, new address) is read again rather than answered from the kept text.
+    #[test]
+    fn get_json_keeps_record_texts_until_the_file_is_replaced() {
+        let dir = fresh_dir("texts");
+        let backend =
+            UnifiedBackend::open(&dir, ChainMap::default(), Duration::from_secs(5)).unwrap();
+        backend
+            .put_batch(97, &[record("LookCoin", 1), record("SupplyOracle", 2)])
+            .unwrap();
+        for name in ["LookCoin", "SupplyOracle"] {
+            let uncached = record_text(&backend.get(97, name).unwrap().unwrap());
+            let first = backend.get_json(97, name).unwrap().unwrap();
+            assert_eq!(first, uncached, "{name}");
+            let again = backend.get_json_if_cached(97, name).unwrap().unwrap();
+            assert!(Arc::ptr_eq(&first, &again), "{name}: built once");
+        }
+        assert_eq!(backend.get_json(97, "Missing").unwrap(), None);
+        assert_eq!(backend.get_json_if_cached(97, "Missing"), Some(None));
+        assert_eq!(backend.get_json_if_cached(98, "LookCoin"), Some(None));
+
+        let path = backend.file_path(97);
+        let old = record("LookCoin", 1).address;
+        let new = record("LookCoin", 3).address;
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.contains(&old));
+        let tmp = path.with_extension("json.tmp-other-writer");
+        fs::write(&tmp, text.replace(&old, &new)).unwrap();
+        fs::rename(&tmp, &path).unwrap();
+
+        assert_eq!(
+            backend.get_json_if_cached(97, "LookCoin"),
+            None,
+            "replaced: a read is needed"
+        );
+        let (_, misses) = backend.cache_stats().unwrap();
+        let reread = backend.get_json(97, "LookCoin").unwrap().unwrap();
+        assert_eq!(
+            backend.cache_stats().unwrap().1,
+            misses + 1,
+            "the file was read again"
+        );
+        assert!(reread.contains(&new) && !reread.contains(&old), "{reread}");
+        assert_eq!(
+            reread,
+            record_text(&backend.get(97, "LookCoin").unwrap().unwrap())
+        );
+        assert_eq!(
+            backend.get_json_if_cached(97, "LookCoin"),
+            Some(Some(reread))
+        );
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     /// The same when the file did not exist at our read and the old writer creates it.
