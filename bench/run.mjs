@@ -1425,7 +1425,10 @@ async function main() {
 
 /** A summary of every target row whose last column says `no`, so a missed target is read first, not found. */
 function missedTargets(lines) {
-  const missed = lines.filter((l) => l.startsWith('|') && /\|\s*no\s*\|\s*$/.test(l));
+  // Sections hold whole tables as single strings too: look at every line.
+  const missed = lines
+    .flatMap((l) => l.split('\n'))
+    .filter((l) => l.startsWith('|') && /\|\s*no\s*\|\s*$/.test(l));
   const first = (l) => l.split('|')[1].trim();
   return [
     '## Targets missed in this run',
