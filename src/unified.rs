@@ -229,15 +229,20 @@ impl UnifiedFile {
 
     /// Removes a record, its `extended_` data, its hash and aliases that point at it.
     pub fn remove(&mut self, name: &str) -> bool {
-        let direct = CATEGORIES
-            .iter()
-            .find(|c| self.category(c).is_some_and(|m| m.contains_key(name)));
-        let Some(category) = direct else {
+        // A damaged file may hold the name in two categories: all go, or a read would still
+        // find the other one after the delete said it was gone.
+        let holders: Vec<&str> = CATEGORIES
+            .into_iter()
+            .filter(|c| self.category(c).is_some_and(|m| m.contains_key(name)))
+            .collect();
+        if holders.is_empty() {
             return object_at(&mut self.doc, &["contracts", "legacy"])
                 .shift_remove(name)
                 .is_some();
-        };
-        object_at(&mut self.doc, &["contracts", category]).shift_remove(name);
+        }
+        for category in holders {
+            object_at(&mut self.doc, &["contracts", category]).shift_remove(name);
+        }
         self.doc.shift_remove(&format!("extended_{name}"));
         object_at(&mut self.doc, &["verification", "implementationHashes"]).shift_remove(name);
         object_at(&mut self.doc, &["contracts", "legacy"])
@@ -633,6 +638,18 @@ mod tests {
         assert!(!file.remove("LookCoin"));
         assert_eq!(file.record("LookCoin"), None);
         assert!(!file.as_map().contains_key("extended_LookCoin"));
+    }
+
+    #[test]
+    fn remove_drops_a_name_held_in_two_categories_from_both() {
+        let mut file = UnifiedFile::skeleton(97, "bsctestnet", Tier::Testnet, 0);
+        file.put(&record("LookCoin"));
+        let entry = file.as_map()["contracts"]["core"]["LookCoin"].clone();
+        object_at(&mut file.doc, &["contracts", "protocol"]).insert("LookCoin".into(), entry);
+        assert!(file.record("LookCoin").is_some());
+        assert!(file.remove("LookCoin"));
+        assert_eq!(file.record("LookCoin"), None, "no category still holds it");
+        assert!(!file.remove("LookCoin"));
     }
 
     #[test]
