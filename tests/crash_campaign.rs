@@ -497,10 +497,7 @@ fn leveldb_writer_child() {
     let Ok(root) = std::env::var("LCS_LEVELDB_CHILD_ROOT") else {
         return;
     };
-    let mut config = StoreConfig::new(&root);
-    config.backend = Some(BackendKind::LevelDb);
-    let store = StateStore::with_env(config, &|_| None).unwrap();
-    store.initialize().unwrap();
+    let store = common::open_store(Path::new(&root), BackendKind::LevelDb, None);
     write_until_killed(&store, 0);
 }
 
