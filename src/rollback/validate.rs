@@ -202,6 +202,8 @@ struct RecordTally {
     undecodable: Problems,
     seen: BTreeMap<(u64, String), usize>,
     by_tier: BTreeMap<&'static str, BTreeSet<u64>>,
+    /// Built once: a chain map per record was a measurable part of reading 30k records.
+    chains: ChainMap,
 }
 
 impl RecordTally {
@@ -231,7 +233,7 @@ impl RecordTally {
         }
         let name = canonical_name(&record.contract_name).to_string();
         *self.seen.entry((record.chain_id, name)).or_default() += 1;
-        let tier = ChainMap::default().tier(record.chain_id).as_str();
+        let tier = self.chains.tier(record.chain_id).as_str();
         self.by_tier
             .entry(tier)
             .or_default()
