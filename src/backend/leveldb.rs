@@ -5,6 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard, TryLockError, Weak};
 
+use bytes::Bytes;
 use once_cell::sync::Lazy;
 use rusty_leveldb::infolog::Logger;
 use rusty_leveldb::{LdbIterator, Options, Status, StatusCode, WriteBatch, DB};
@@ -169,7 +170,7 @@ impl LevelDbBackend {
             // first, as when every pair was read before any was decoded.
             each_entry(db, &self.dir, range.as_ref(), &mut |key, value| {
                 if first_failure.is_none() {
-                    match ContractRecord::from_leveldb_value(&key, value) {
+                    match ContractRecord::from_leveldb_value(&key, &value) {
                         Ok(record) => records.push(record),
                         Err(e) => first_failure = Some(e.with_path(&self.dir)),
                     }
@@ -497,7 +498,7 @@ fn each_entry(
     db: &mut DB,
     dir: &Path,
     range: Option<&(String, String)>,
-    visit: &mut dyn FnMut(String, &[u8]),
+    visit: &mut dyn FnMut(String, Bytes),
 ) -> Result<()> {
     let mut iter = db
         .new_iter()
@@ -513,7 +514,7 @@ fn each_entry(
         let key = String::from_utf8(key.to_vec()).map_err(|_| {
             Error::new(ErrorCode::Corrupt, "a LevelDB key is not UTF-8").with_path(dir)
         })?;
-        visit(key, &value);
+        visit(key, value);
         if !iter.advance() {
             break;
         }
@@ -527,7 +528,8 @@ fn each_entry(
 fn each_decoded(db: &mut DB, dir: &Path, visit: &mut dyn FnMut(RawEntry)) -> Result<()> {
     // Bounded on the way in, so memory stays flat; unbounded on the way back, so the decoder
     // never waits for this thread while this thread waits for it.
-    let (to_decode, pairs) = mpsc::sync_channel::<(String, Vec<u8>)>(DECODE_QUEUE);
+    // Values travel as slices of LevelDB's blocks: no copy of the data on the reading thread.
+    let (to_decode, pairs) = mpsc::sync_channel::<(String, Bytes)>(DECODE_QUEUE);
     let (to_visit, decoded) = mpsc::channel::<RawEntry>();
     std::thread::scope(|scope| {
         scope.spawn(move || {
@@ -540,7 +542,7 @@ fn each_decoded(db: &mut DB, dir: &Path, visit: &mut dyn FnMut(RawEntry)) -> Res
         let read = each_entry(db, dir, None, &mut |key, value| {
             // A send fails only when the decoder panicked; the scope re-raises that panic as
             // it ends, so no entry is dropped silently.
-            let _ = to_decode.send((key, value.to_vec()));
+            let _ = to_decode.send((key, value));
             decoded.try_iter().for_each(&mut *visit);
         });
         drop(to_decode);
