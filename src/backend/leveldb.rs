@@ -487,8 +487,10 @@ fn holds_database_files(dir: &Path) -> Result<bool> {
     }))
 }
 
-/// Pairs read ahead of the decoder in a full read.
-const DECODE_QUEUE: usize = 256;
+/// Batches read ahead of the decoder in a full read.
+const DECODE_QUEUE: usize = 8;
+/// Pairs per batch handed to the decoder.
+const DECODE_BATCH: usize = 64;
 
 /// Files of a LevelDB directory that hold no data: the lock and the info logs.
 pub const NOT_DATA: [&str; 3] = ["LOCK", "LOG", "LOG.old"];
@@ -526,27 +528,40 @@ fn each_entry(
 /// checksums) and decoding (JSON) each take about half the time of a full read, so a second
 /// thread decodes while this one reads; `visit` runs here, between reads.
 fn each_decoded(db: &mut DB, dir: &Path, visit: &mut dyn FnMut(RawEntry)) -> Result<()> {
+    // Pairs go over in batches: a hand-over per pair cost more than the decoding it shares.
     // Bounded on the way in, so memory stays flat; unbounded on the way back, so the decoder
-    // never waits for this thread while this thread waits for it.
-    // Values travel as slices of LevelDB's blocks: no copy of the data on the reading thread.
-    let (to_decode, pairs) = mpsc::sync_channel::<(String, Bytes)>(DECODE_QUEUE);
-    let (to_visit, decoded) = mpsc::channel::<RawEntry>();
+    // never waits for this thread while this thread waits for it. Values travel as slices of
+    // LevelDB's blocks: no copy of the data on the reading thread.
+    let (to_decode, batches) = mpsc::sync_channel::<Vec<(String, Bytes)>>(DECODE_QUEUE);
+    let (to_visit, decoded) = mpsc::channel::<Vec<RawEntry>>();
     std::thread::scope(|scope| {
         scope.spawn(move || {
-            for (key, value) in pairs {
-                if to_visit.send(raw_entry(key, &value)).is_err() {
+            for batch in batches {
+                let entries = batch
+                    .into_iter()
+                    .map(|(key, value)| raw_entry(key, &value))
+                    .collect();
+                if to_visit.send(entries).is_err() {
                     break;
                 }
             }
         });
+        let mut batch = Vec::with_capacity(DECODE_BATCH);
         let read = each_entry(db, dir, None, &mut |key, value| {
-            // A send fails only when the decoder panicked; the scope re-raises that panic as
-            // it ends, so no entry is dropped silently.
-            let _ = to_decode.send((key, value));
-            decoded.try_iter().for_each(&mut *visit);
+            batch.push((key, value));
+            if batch.len() == DECODE_BATCH {
+                // A send fails only when the decoder panicked; the scope re-raises that panic
+                // as it ends, so no entry is dropped silently.
+                let _ = to_decode.send(std::mem::replace(
+                    &mut batch,
+                    Vec::with_capacity(DECODE_BATCH),
+                ));
+                decoded.try_iter().flatten().for_each(&mut *visit);
+            }
         });
+        let _ = to_decode.send(batch);
         drop(to_decode);
-        decoded.iter().for_each(&mut *visit);
+        decoded.iter().flatten().for_each(&mut *visit);
         read
     })
 }
