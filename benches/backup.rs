@@ -441,6 +441,12 @@ fn sync_all() {
 }
 
 /// Nearest-rank percentile of unsorted samples.
+/// The median of a numeric field over the children's reports; `None` when none has it.
+fn p50_of(details: &[Value], field: &str) -> Option<f64> {
+    let samples: Vec<f64> = details.iter().filter_map(|d| d[field].as_f64()).collect();
+    (!samples.is_empty()).then(|| percentile(&samples, 0.5))
+}
+
 fn percentile(samples: &[f64], q: f64) -> f64 {
     let mut sorted = samples.to_vec();
     sorted.sort_by(f64::total_cmp);
@@ -628,21 +634,13 @@ fn bench_verify(spec: Spec, backup: &Path) -> AnyResult<Value> {
         });
         parts.push(runs.swap_remove(PART_RUNS / 2));
     }
-    let hash_ms: Vec<f64> = ours_detail
-        .iter()
-        .filter_map(|d| d["hashDoneMs"].as_f64())
-        .collect();
-    let inner: Vec<f64> = ours_detail
-        .iter()
-        .filter_map(|d| d["ms"].as_f64())
-        .collect();
     let first = ours_detail.first().cloned().unwrap_or(Value::Null);
     Ok(json!({
         "ours": summary(&ours, json!({
             "status": first["status"], "listed": first["listed"], "bytesHashed": first["bytesHashed"],
             "records": first["records"],
-            "hashPhaseP50Ms": (!hash_ms.is_empty()).then(|| percentile(&hash_ms, 0.5)),
-            "inProcessP50Ms": (!inner.is_empty()).then(|| percentile(&inner, 0.5)),
+            "hashPhaseP50Ms": p50_of(&ours_detail, "hashDoneMs"),
+            "inProcessP50Ms": p50_of(&ours_detail, "ms"),
         })),
         "peer": summary(&peer, json!({"command": format!("cd <backup> && sha256sum -c {SUMS_FILE}")})),
         "parts": parts,
@@ -684,20 +682,12 @@ fn bench_create(spec: Spec, state: &Path, work: &Path) -> AnyResult<Value> {
         &mut [&mut ours_fn, &mut plain_fn, &mut synced_fn],
         "create",
     )?;
-    let copy_ms: Vec<f64> = ours_detail
-        .iter()
-        .filter_map(|d| d["copyDoneMs"].as_f64())
-        .collect();
-    let inner: Vec<f64> = ours_detail
-        .iter()
-        .filter_map(|d| d["ms"].as_f64())
-        .collect();
     let first = ours_detail.first().cloned().unwrap_or(Value::Null);
     Ok(json!({
         "ours": summary(&ours, json!({
             "files": first["files"], "bytes": first["bytes"],
-            "copyPhaseP50Ms": (!copy_ms.is_empty()).then(|| percentile(&copy_ms, 0.5)),
-            "inProcessP50Ms": (!inner.is_empty()).then(|| percentile(&inner, 0.5)),
+            "copyPhaseP50Ms": p50_of(&ours_detail, "copyDoneMs"),
+            "inProcessP50Ms": p50_of(&ours_detail, "ms"),
         })),
         "peer": summary(&plain, json!({"command": cp_script(false)})),
         "peerSync": summary(&synced, json!({"command": cp_script(true)})),
@@ -797,12 +787,11 @@ fn rollback_runs(source: &Path, work: &Path, n: usize, label: &str) -> AnyResult
         .into_iter()
         .map(|(step, ms)| json!({"step": step, "p50Ms": percentile(&ms, 0.5), "n": ms.len()}))
         .collect();
-    let inner: Vec<f64> = details.iter().filter_map(|d| d["ms"].as_f64()).collect();
     Ok(summary(
         &runs,
         json!({
             "steps": steps,
-            "inProcessP50Ms": (!inner.is_empty()).then(|| percentile(&inner, 0.5)),
+            "inProcessP50Ms": p50_of(&details, "ms"),
         }),
     ))
 }

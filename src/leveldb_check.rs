@@ -116,9 +116,14 @@ enum LogKind {
     Manifest,
 }
 
+/// Whether a file name is a LevelDB table (`.ldb`, or `.sst` from older writers): the files LevelDB never rewrites.
+pub fn is_table_name(name: &str) -> bool {
+    name.ends_with(".ldb") || name.ends_with(".sst")
+}
+
 fn file_kind(path: &Path) -> Option<FileKind> {
     let name = path.file_name()?.to_str()?;
-    if name.ends_with(".ldb") || name.ends_with(".sst") {
+    if is_table_name(name) {
         Some(FileKind::Table)
     } else if name.ends_with(".log") {
         Some(FileKind::Log(LogKind::WriteAhead))

@@ -347,10 +347,7 @@ pub fn visit_copy(dir: &Path, visit: &mut dyn FnMut(RawEntry)) -> Result<()> {
         let name = entry.file_name().to_string_lossy().into_owned();
         let is_file = entry.file_type().is_ok_and(|t| t.is_file());
         if is_file && !NOT_DATA.contains(&name.as_str()) {
-            scratch.add(
-                &entry.path(),
-                name.ends_with(".ldb") || name.ends_with(".sst"),
-            )?;
+            scratch.add(&entry.path(), leveldb_check::is_table_name(&name))?;
         }
     }
     check_tables(dir)?;
@@ -421,7 +418,7 @@ fn check_tables(dir: &Path) -> Result<()> {
     for entry in fs::read_dir(dir).map_err(|e| Error::read_io(dir, &e))? {
         let entry = entry.map_err(|e| Error::read_io(dir, &e))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if !(name.ends_with(".ldb") || name.ends_with(".sst")) {
+        if !leveldb_check::is_table_name(&name) {
             continue;
         }
         if let Some(bad) = leveldb_check::check_table_once(&entry.path())?

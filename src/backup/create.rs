@@ -18,6 +18,7 @@ use super::{
 use crate::backend::leveldb::{with_quiesced, LevelDbStamp, NOT_DATA};
 use crate::backend::unified::is_live_file_name;
 use crate::durable::{self, DirLock};
+use crate::leveldb_check::is_table_name;
 use crate::time::{dashed_stamp, iso_from_ms, now_ms};
 use crate::unified::UnifiedFile;
 use crate::{Error, ErrorCode, Result};
@@ -161,7 +162,7 @@ fn create_locked(
     let mut sources = collect_sources(&options.root, options.include_unified_history)?;
     if options.leveldb.link_tables {
         for source in &mut sources {
-            source.link = is_table(&source.rel);
+            source.link = source.rel.starts_with(LEVELDB_COPY_DIR) && is_table_name(&source.rel);
         }
     }
     let known_records = match &options.leveldb.known_records {
@@ -368,10 +369,6 @@ fn take_file(source: &Source, to: &Path, buf: &mut [u8]) -> Result<(String, u64)
     let mut hasher = Sha256::new();
     let size = durable::copy_file_new(&source.from, to, buf, &mut |c| hasher.update(c))?;
     Ok((hex(&hasher.finalize()), size))
-}
-
-fn is_table(rel: &str) -> bool {
-    rel.starts_with(LEVELDB_COPY_DIR) && (rel.ends_with(".ldb") || rel.ends_with(".sst"))
 }
 
 /// Writes `SHA256SUMS`, then the manifest: the commit point.

@@ -18,6 +18,7 @@ use crate::backup::{
     VerifyStatus, BACKUPS_DIR, LEGACY_COPY_DIR, LEVELDB_COPY_DIR, MANIFEST_FILE,
 };
 use crate::durable::{self, FileStamp};
+use crate::leveldb_check::is_table_name;
 use crate::{Error, ErrorCode, Result};
 
 /// Mode of restored files: readable, never executable.
@@ -183,7 +184,7 @@ pub fn stage(ctx: &Ctx) -> Result<()> {
     for (rel, expected) in ctx.listed.iter().filter(|(rel, _)| is_leveldb_data(rel)) {
         let name = &rel[LEVELDB_COPY_DIR.len() + 1..];
         let (from, to) = (source.join(name), staging.join(name));
-        if is_table(name) && link_verified(ctx.stamps.get(rel), &from, &to)? {
+        if is_table_name(name) && link_verified(ctx.stamps.get(rel), &from, &to)? {
             linked += 1;
             continue;
         }
@@ -202,10 +203,6 @@ pub fn stage(ctx: &Ctx) -> Result<()> {
         json!({"staging": staging, "linkedTables": linked}),
         format!("restored LevelDB staged and opens ({linked} tables hard-linked from the verified backup)"),
     )
-}
-
-fn is_table(name: &str) -> bool {
-    name.ends_with(".ldb") || name.ends_with(".sst")
 }
 
 /// Hard-links `from` to `to` when it is still the file the verification hashed and already has
