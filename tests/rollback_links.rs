@@ -186,3 +186,73 @@ fn restored_and_backed_up_tables_are_shared_and_writes_to_the_restored_database_
     deep_passes(&pre);
     fs::remove_dir_all(&root).unwrap();
 }
+
+#[test]
+fn a_live_database_identical_to_the_backup_is_recognised_and_its_pre_rollback_backup_verifies_deeply(
+) {
+    let root = common::temp_dir("rollback-same");
+    let leveldb = root.join("leveldb");
+    put_bulk(&leveldb, 56, 0..300);
+    let migration = create_backup(
+        &CreateOptions {
+            root: root.clone(),
+            kind: "migration".into(),
+            ..Default::default()
+        },
+        &no_progress,
+    )
+    .unwrap()
+    .path;
+    let live_before = RecordCounts::of(&read_copy(&leveldb).unwrap());
+    let options = RollbackOptions {
+        root: root.clone(),
+        force: true,
+        incident_id: Some("INC-SAME".into()),
+        ..Default::default()
+    };
+    let dry = emergency_rollback(
+        &RollbackOptions {
+            dry_run: true,
+            ..options.clone()
+        },
+        &|_| {},
+    )
+    .unwrap();
+    let plan = dry.plan.unwrap().to_json();
+    assert_eq!(plan["before"]["leveldbSameAsBackup"], true);
+    assert_eq!(plan["before"]["leveldb"], live_before.to_json());
+    let action = plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["path"] == "leveldb/")
+        .unwrap();
+    assert!(
+        action["detail"]
+            .as_str()
+            .unwrap()
+            .contains("byte-identical to the backup's copy"),
+        "{action}"
+    );
+
+    let outcome = emergency_rollback(&options, &|_| {}).unwrap();
+    let pre = root.join(
+        outcome.report.as_ref().unwrap()["preRollbackBackup"]["path"]
+            .as_str()
+            .unwrap(),
+    );
+    let manifest =
+        BackupManifest::parse(&fs::read_to_string(pre.join(MANIFEST_FILE)).unwrap()).unwrap();
+    assert_eq!(manifest.records.as_ref(), Some(&live_before));
+    // Its table hashes came from the migration backup's verification, not from reading them:
+    // a deep verification re-reads every byte and must agree.
+    deep_passes(&pre);
+    assert_eq!(
+        shared(
+            &tables(&root.join("logs/incidents/INC-SAME/replaced/leveldb")),
+            &tables(&pre.join("leveldb/current"))
+        ),
+        tables(&migration.join("leveldb/current")).len()
+    );
+    fs::remove_dir_all(&root).unwrap();
+}

@@ -382,6 +382,11 @@ impl LevelDbStamp {
         files.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(LevelDbStamp(files))
     }
+
+    /// (file name, stamp) of each data file, sorted by name.
+    pub fn files(&self) -> &[(String, FileStamp)] {
+        &self.0
+    }
 }
 
 /// Whether this process has the LevelDB in `dir` open (through some store).

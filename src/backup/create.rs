@@ -45,9 +45,21 @@ pub struct LevelDbShortcuts {
     /// the backup's bytes cannot change through the database; but the two share their disk
     /// blocks, so this guards against a bad rollback, not against a failing disk.
     pub link_tables: bool,
-    /// Record counts already read from exactly these files: used for the manifest when the
-    /// folder's stamp is still the same, instead of reading the copy again.
-    pub known_records: Option<(LevelDbStamp, RecordCounts)>,
+    /// What is already known of exactly these files: used while the folder's stamp is still
+    /// the same, instead of reading the copy again.
+    pub known: Option<KnownLevelDb>,
+}
+
+/// What was learnt of a LevelDB folder when its files had a given stamp.
+#[derive(Debug, Clone)]
+pub struct KnownLevelDb {
+    /// The identity of its data files at the time.
+    pub stamp: LevelDbStamp,
+    /// Its records.
+    pub counts: RecordCounts,
+    /// SHA-256 of some of its tables, by file name: those found byte-identical to a table
+    /// whose hash a deep verification had just checked.
+    pub table_hashes: BTreeMap<String, String>,
 }
 
 /// A finished backup.
@@ -120,11 +132,13 @@ fn bad_option(message: String) -> Error {
     Error::new(ErrorCode::ValidationFailed, message)
 }
 
-/// One file to copy: where from, its path inside the backup, and whether a hard link will do.
+/// One file to copy: where from, its path inside the backup, whether a hard link will do, and
+/// its SHA-256 when already known (a linked table of a [`KnownLevelDb`]).
 struct Source {
     from: PathBuf,
     rel: String,
     link: bool,
+    sha256: Option<String>,
 }
 
 /// Creates a backup of `options.root` and returns it once its manifest is durable.
@@ -160,17 +174,26 @@ fn create_locked(
 ) -> Result<CreatedBackup> {
     let started = Instant::now();
     let mut sources = collect_sources(&options.root, options.include_unified_history)?;
-    if options.leveldb.link_tables {
-        for source in &mut sources {
-            source.link = source.rel.starts_with(LEVELDB_COPY_DIR) && is_table_name(&source.rel);
-        }
-    }
-    let known_records = match &options.leveldb.known_records {
-        Some((stamp, counts)) if LevelDbStamp::of(&options.root.join("leveldb"))? == *stamp => {
-            Some(counts.clone())
+    let known = match &options.leveldb.known {
+        Some(known) if LevelDbStamp::of(&options.root.join("leveldb"))? == known.stamp => {
+            Some(known)
         }
         _ => None,
     };
+    if options.leveldb.link_tables {
+        let prefix = format!("{LEVELDB_COPY_DIR}/");
+        for source in &mut sources {
+            let Some(name) = source.rel.strip_prefix(&prefix) else {
+                continue;
+            };
+            source.link = is_table_name(name);
+            // The stamp is unchanged and the database quiesced: these are the files hashed.
+            source.sha256 = known
+                .filter(|_| source.link)
+                .and_then(|k| k.table_hashes.get(name).cloned());
+        }
+    }
+    let known_records = known.map(|k| k.counts.clone());
     if sources.is_empty() {
         return Err(Error::new(
             ErrorCode::NotFound,
@@ -258,6 +281,7 @@ fn add_files(
                 from: path,
                 rel: format!("{rel_dir}/{name}"),
                 link: false,
+                sha256: None,
             });
         }
     }
@@ -275,6 +299,7 @@ fn add_tree(root: &Path, dir: &Path, rel_dir: &str, out: &mut Vec<Source>) -> Re
                 from: path,
                 rel,
                 link: false,
+                sha256: None,
             });
         }
     }
@@ -360,9 +385,13 @@ fn fill(dir: &Path, sources: &[Source], progress: ProgressFn) -> Result<Vec<(Sum
 }
 
 /// Puts one source at `to` and returns its SHA-256 and size: a hard link hashed by reading the
-/// backup's own file, else a copy hashed on the way.
+/// backup's own file (unless its hash is known), else a copy hashed on the way.
 fn take_file(source: &Source, to: &Path, buf: &mut [u8]) -> Result<(String, u64)> {
     if source.link && durable::hard_link_new(&source.from, to)? {
+        if let Some(sha256) = &source.sha256 {
+            let size = fs::metadata(to).map_err(|e| Error::read_io(to, &e))?.len();
+            return Ok((sha256.clone(), size));
+        }
         let file = fs::File::open(to).map_err(|e| Error::read_io(to, &e))?;
         return stream_sha256(file, buf, None).map_err(|e| Error::read_io(to, &e));
     }

@@ -6,7 +6,7 @@
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Progress, ProgressFn};
 use crate::durable::FileStamp;
+use crate::{Error, Result};
 
 /// Read size per call; large enough that syscalls do not dominate.
 const CHUNK: usize = 1 << 20;
@@ -237,6 +238,56 @@ pub fn stream_sha256(
     Ok((hex(&hasher.finalize()), size))
 }
 
+/// Whether the files at `a` and `b` hold the same bytes, read side by side in halves of `buf`.
+pub fn same_bytes(a: &Path, b: &Path, buf: &mut [u8]) -> Result<bool> {
+    // Pieces that stay in the cache while compared: a 1 MiB buffer was ~10% slower.
+    const PIECE: usize = 128 << 10;
+    let (left, right) = buf.split_at_mut(buf.len() / 2);
+    let piece = PIECE.min(left.len());
+    let (Some(mut fa), Some(mut fb)) = (open_regular(a)?, open_regular(b)?) else {
+        return Ok(false);
+    };
+    loop {
+        let n = read_full(&mut fa, &mut left[..piece]).map_err(|e| Error::read_io(a, &e))?;
+        let m = read_full(&mut fb, &mut right[..piece]).map_err(|e| Error::read_io(b, &e))?;
+        if n != m || left[..n] != right[..m] {
+            return Ok(false);
+        }
+        if n < piece {
+            return Ok(true);
+        }
+    }
+}
+
+/// Opens a regular file for reading; `None` for anything else (a link is not followed, and a
+/// FIFO cannot hang the open: non-blocking).
+fn open_regular(path: &Path) -> Result<Option<File>> {
+    let file = File::options()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path);
+    match file {
+        Ok(file) if file.metadata().is_ok_and(|m| m.is_file()) => Ok(Some(file)),
+        Ok(_) => Ok(None),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => Ok(None),
+        Err(e) => Err(Error::read_io(path, &e)),
+    }
+}
+
+/// Reads until `buf` is full or the file ends; the bytes read.
+fn read_full(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
 fn parse_error(result: serde_json::Result<serde::de::IgnoredAny>) -> Option<String> {
     result.err().map(|e| format!("not valid JSON: {e}"))
 }
@@ -307,5 +358,33 @@ mod tests {
         );
         assert_eq!(size, broken.len() as u64);
         assert!(json_error.unwrap().contains("not valid JSON"));
+    }
+
+    #[test]
+    fn same_bytes_tells_equal_files_from_a_change_anywhere_and_refuses_what_is_not_a_file() {
+        let dir = std::env::temp_dir().join(format!("lcs-same-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // Longer than two pieces, not a multiple of one: the last partial piece is compared too.
+        let bytes: Vec<u8> = (0..300_001u32).map(|i| (i * 7 % 251) as u8).collect();
+        let write = |name: &str, b: &[u8]| {
+            std::fs::write(dir.join(name), b).unwrap();
+            dir.join(name)
+        };
+        let a = write("a", &bytes);
+        let same = |b: &Path| same_bytes(&a, b, &mut vec![0u8; CHUNK]).unwrap();
+        assert!(same(&write("copy", &bytes)));
+        for at in [0, 131_072, bytes.len() - 1] {
+            let mut changed = bytes.clone();
+            changed[at] ^= 1;
+            assert!(!same(&write("changed", &changed)), "a change at {at}");
+        }
+        assert!(!same(&write("shorter", &bytes[..bytes.len() - 1])));
+        assert!(!same(&write("longer", &[&bytes[..], b"x"].concat())));
+        let fifo = dir.join("fifo");
+        let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o644) }, 0);
+        assert!(!same(&fifo), "a FIFO is not read (nor waited on)");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

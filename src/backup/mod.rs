@@ -19,9 +19,10 @@ pub use catalog::{
     PruneOptions, PruneReport, ScorePart, INCIDENTS_DIR, INCIDENT_REPORT,
 };
 pub use create::{
-    create_backup, valid_incident_id, CreateOptions, CreatedBackup, LevelDbShortcuts,
+    create_backup, valid_incident_id, CreateOptions, CreatedBackup, KnownLevelDb, LevelDbShortcuts,
 };
 pub use hashing::hex;
+pub(crate) use hashing::{par_map, same_bytes};
 pub use manifest::{BackupManifest, RecordCounts, MANIFEST_FILE};
 pub(crate) use verify::needed_for_rollback;
 pub use verify::{verify_backup, Problem, ProblemKind, VerifyCounts, VerifyReport, VerifyStatus};

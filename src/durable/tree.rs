@@ -98,6 +98,11 @@ impl FileStamp {
         }
     }
 
+    /// The file's size in bytes.
+    pub fn size(&self) -> u64 {
+        self.len
+    }
+
     /// The stamp of `path` itself (a symbolic link is not followed).
     pub fn read(path: &Path) -> Result<FileStamp> {
         fs::symlink_metadata(path)

@@ -9,6 +9,7 @@
 
 mod assess;
 mod incident;
+mod live;
 mod plan;
 mod regenerate;
 mod report;
@@ -22,6 +23,7 @@ use serde_json::{json, Value};
 
 pub use assess::{assess_emergency, EmergencyAssessment};
 pub use incident::{interrupted, Incident, JournalEntry};
+pub use live::LiveLevelDb;
 pub use plan::{make_plan, ActionOp, PlannedAction, RollbackPlan};
 pub use regenerate::{regenerate_unified, RegenerateReport, RegeneratedFile};
 pub use templates::{
@@ -249,7 +251,7 @@ pub fn emergency_rollback(options: &RollbackOptions, events: EventFn) -> Result<
     declare(&incident, &plan, options.no_backup)?;
     // The plan's deep verification is seconds old: the stage step rechecks every byte it copies.
     let ctx = Ctx {
-        leveldb_before: plan.leveldb_stamp.clone().zip(plan.leveldb_before.clone()),
+        leveldb_before: plan.leveldb_before.as_ref().map(|l| l.known.clone()),
         ..context(
             root,
             &incident,

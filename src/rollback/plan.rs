@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use super::live::{self, LiveLevelDb};
 use super::{EMERGENCY_ENV_FILE, LEGACY_TARGET_DIR, LEVELDB_DIR, STAGING_PREFIX};
-use crate::backend::leveldb::{with_quiesced, LevelDbStamp};
 use crate::backup::{
-    list_backups, needed_for_rollback, no_progress, verify_backup, RecordCounts, VerifyReport,
-    BACKUPS_DIR, INCIDENTS_DIR, LEGACY_COPY_DIR,
+    list_backups, needed_for_rollback, no_progress, verify_backup, BackupListing, RecordCounts,
+    VerifyReport, BACKUPS_DIR, INCIDENTS_DIR, LEGACY_COPY_DIR,
 };
 use crate::compare::count_unified_dir;
 use crate::store::EMERGENCY_STOP_FILE;
@@ -65,10 +65,9 @@ pub struct RollbackPlan {
     pub actions: Vec<PlannedAction>,
     /// Legacy files (`deployments/<name>`) to restore from the backup.
     pub legacy_files: Vec<String>,
-    /// Records in the current `leveldb/`, when there is one and it reads.
-    pub leveldb_before: Option<RecordCounts>,
-    /// The stamp of the `leveldb/` files those records were read from.
-    pub leveldb_stamp: Option<LevelDbStamp>,
+    /// The current `leveldb/`'s records (and the stamp of its files then), when there is one
+    /// and it reads.
+    pub leveldb_before: Option<LiveLevelDb>,
     /// Distinct production contracts in the live unified files, when they read.
     pub unified_before: Option<u64>,
     /// Records `leveldb/` will hold.
@@ -89,7 +88,8 @@ impl RollbackPlan {
                        "problems": self.backup.problems.len()},
             "skippedBackups": self.skipped.iter().map(|(id, why)| json!({"id": id, "reason": why})).collect::<Vec<_>>(),
             "actions": self.actions.iter().map(|a| json!({"op": a.op.as_str(), "path": a.path, "detail": a.detail})).collect::<Vec<_>>(),
-            "before": {"leveldb": self.leveldb_before.as_ref().map(RecordCounts::to_json),
+            "before": {"leveldb": self.leveldb_before.as_ref().map(|l| l.known.counts.to_json()),
+                       "leveldbSameAsBackup": self.leveldb_before.as_ref().map(|l| l.same_as_backup),
                        "unifiedContracts": self.unified_before},
             "after": self.after.to_json(),
         })
@@ -103,19 +103,24 @@ pub fn make_plan(
     no_backup: bool,
     incident_id: &str,
 ) -> Result<RollbackPlan> {
-    // The live database is read while the backup is verified: neither needs the other.
-    let (chosen, live) = std::thread::scope(|scope| {
-        let live = scope.spawn(|| read_live_leveldb(&root.join(LEVELDB_DIR)));
+    // The live database is surveyed (against the backup most likely chosen) while the backup
+    // is verified: neither needs the other.
+    let live_dir = root.join(LEVELDB_DIR);
+    let likely = likely_choice(root, backup);
+    let (chosen, survey) = std::thread::scope(|scope| {
+        let survey = scope.spawn(|| live::survey(&live_dir, likely.as_deref()));
         let chosen = choose_backup(root, backup);
         (
             chosen,
-            live.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            survey
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p)),
         )
     });
     let (report, skipped) = chosen?;
     let after = report.records.clone().unwrap_or_default();
     let legacy_files = legacy_to_restore(&report);
-    let (leveldb_stamp, leveldb_before) = live.unzip();
+    let leveldb_before = survey.and_then(|s| s.resolve(&live_dir, &report));
     let mut plan = RollbackPlan {
         root: root.to_path_buf(),
         incident_id: incident_id.to_string(),
@@ -123,7 +128,7 @@ pub fn make_plan(
             root,
             &report,
             &legacy_files,
-            &leveldb_before,
+            leveldb_before.as_ref(),
             no_backup,
             incident_id,
         )?,
@@ -134,7 +139,6 @@ pub fn make_plan(
             .ok()
             .map(|c| c.production),
         leveldb_before,
-        leveldb_stamp,
         after,
         plan_id: String::new(),
     };
@@ -142,34 +146,43 @@ pub fn make_plan(
     Ok(plan)
 }
 
-/// The live database's records and the stamp of the files they were read from, read while no
-/// one can write it; `None` when there is no database or it cannot be read now.
-fn read_live_leveldb(dir: &Path) -> Option<(LevelDbStamp, RecordCounts)> {
-    if !dir.join("CURRENT").is_file() {
-        return None;
+/// The backup [`choose_backup`] tries first: the one given, else the first candidate.
+fn likely_choice(root: &Path, given: Option<&Path>) -> Option<PathBuf> {
+    match given {
+        Some(dir) => Some(given_dir(root, dir)),
+        None => candidates(root).ok()?.into_iter().next().map(|b| b.path),
     }
-    let read = || Ok((LevelDbStamp::of(dir)?, RecordCounts::of_leveldb_copy(dir)?));
-    // Without a LOCK file no LevelDB has it open, and taking the lock would create the file:
-    // a dry run writes nothing.
-    let read = if dir.join("LOCK").exists() {
-        with_quiesced(dir, read)
-    } else {
-        read()
-    };
-    read.ok()
 }
 
-/// The given backup, or the newest ready one by the runbook's priority (migration backups first, then manual ones; a rollback's own pre-rollback backups only when named).
+/// A backup folder named by the operator, relative to the project root unless absolute.
+fn given_dir(root: &Path, dir: &Path) -> PathBuf {
+    if dir.is_absolute() {
+        dir.to_path_buf()
+    } else {
+        root.join(dir)
+    }
+}
+
+/// Complete backups a rollback may choose by itself, in the runbook's priority: migration
+/// backups first, then manual ones, newest first within each; a rollback's own pre-rollback
+/// backups only when named.
+fn candidates(root: &Path) -> Result<Vec<BackupListing>> {
+    let mut candidates: Vec<_> = list_backups(root)?
+        .into_iter()
+        .filter(|b| b.complete && !b.id.starts_with("emergency-rollback-"))
+        .collect();
+    // Stable sort: newest first within each class, as listed.
+    candidates.sort_by_key(|b| !b.id.starts_with("migration-"));
+    Ok(candidates)
+}
+
+/// The given backup, or the first of the [`candidates`] whose deep verification makes it ready.
 fn choose_backup(
     root: &Path,
     given: Option<&Path>,
 ) -> Result<(VerifyReport, Vec<(String, String)>)> {
     if let Some(dir) = given {
-        let dir = if dir.is_absolute() {
-            dir.to_path_buf()
-        } else {
-            root.join(dir)
-        };
+        let dir = given_dir(root, dir);
         let report = verify_backup(&dir, true, &no_progress)?;
         if report.rollback_ready != Some(true) {
             return Err(Error::new(
@@ -184,14 +197,8 @@ fn choose_backup(
         }
         return Ok((report, Vec::new()));
     }
-    let mut candidates: Vec<_> = list_backups(root)?
-        .into_iter()
-        .filter(|b| b.complete && !b.id.starts_with("emergency-rollback-"))
-        .collect();
-    // Stable sort: newest first within each class, as listed.
-    candidates.sort_by_key(|b| !b.id.starts_with("migration-"));
     let mut skipped = Vec::new();
-    for candidate in candidates {
+    for candidate in candidates(root)? {
         let report = verify_backup(&candidate.path, true, &no_progress)?;
         if report.rollback_ready == Some(true) {
             return Ok((report, skipped));
@@ -259,7 +266,7 @@ fn actions(
     root: &Path,
     report: &VerifyReport,
     legacy: &[String],
-    leveldb_before: &Option<RecordCounts>,
+    leveldb_before: Option<&LiveLevelDb>,
     no_backup: bool,
     incident: &str,
 ) -> Result<Vec<PlannedAction>> {
@@ -296,7 +303,11 @@ fn actions(
             "leveldb/",
             format!(
                 "{} → {source}; the current one is kept in {INCIDENTS_DIR}/{incident}/replaced/leveldb",
-                before.as_ref().map_or("unreadable".into(), |b| format!("{} records", b.total))
+                before.map_or("unreadable".into(), |b| format!(
+                    "{} records{}",
+                    b.known.counts.total,
+                    if b.same_as_backup { " (byte-identical to the backup's copy)" } else { "" }
+                ))
             ),
         )),
     }

@@ -11,11 +11,11 @@ use sha2::{Digest, Sha256};
 
 use super::incident::{find, Incident, JournalEntry};
 use super::{Event, EventFn, EMERGENCY_ENV_FILE, LEGACY_TARGET_DIR, LEVELDB_DIR, STAGING_PREFIX};
-use crate::backend::leveldb::{LevelDbBackend, LevelDbStamp, OpenMode, NOT_DATA};
+use crate::backend::leveldb::{LevelDbBackend, OpenMode, NOT_DATA};
 use crate::backend::Backend;
 use crate::backup::{
-    create_backup, hex, no_progress, verify_backup, CreateOptions, LevelDbShortcuts, RecordCounts,
-    VerifyStatus, BACKUPS_DIR, LEGACY_COPY_DIR, LEVELDB_COPY_DIR, MANIFEST_FILE,
+    create_backup, hex, no_progress, verify_backup, CreateOptions, KnownLevelDb, LevelDbShortcuts,
+    RecordCounts, VerifyStatus, BACKUPS_DIR, LEGACY_COPY_DIR, LEVELDB_COPY_DIR, MANIFEST_FILE,
 };
 use crate::durable::{self, FileStamp};
 use crate::leveldb_check::is_table_name;
@@ -38,8 +38,8 @@ pub struct Ctx<'a> {
     pub stamps: BTreeMap<String, FileStamp>,
     /// Records the backup's LevelDB holds.
     pub expected: RecordCounts,
-    /// The live `leveldb/`'s records as the plan read them, with the stamp of the files read.
-    pub leveldb_before: Option<(LevelDbStamp, RecordCounts)>,
+    /// What the plan learnt of the live `leveldb/`, with the stamp of its files then.
+    pub leveldb_before: Option<KnownLevelDb>,
     /// `deployments/<name>` files to restore.
     pub legacy: Vec<String>,
     /// Skip the pre-rollback backup.
@@ -99,7 +99,7 @@ pub fn pre_backup(ctx: &Ctx) -> Result<Value> {
         include_unified_history: false,
         leveldb: LevelDbShortcuts {
             link_tables: true,
-            known_records: ctx.leveldb_before.clone(),
+            known: ctx.leveldb_before.clone(),
         },
     };
     let created = match create_backup(&options, &no_progress) {
