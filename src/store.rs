@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use crate::backend::legacy_json::LegacyJsonBackend;
 use crate::backend::leveldb::{LevelDbBackend, OpenMode};
 use crate::backend::unified::UnifiedBackend;
-use crate::backend::{Backend, BackendKind, RawEntry};
+use crate::backend::{Backend, BackendKind, RawEntry, Visitor};
 use crate::chains::{ChainMap, DEV_CHAIN_ID};
 use crate::js_json;
 use crate::metrics::{Metrics, MetricsSnapshot, OpKind};
@@ -397,7 +397,7 @@ impl StateStore {
     }
 
     /// Hands every stored entry, decoded or with its decoding error, to `visit` in key order; LevelDB streams them.
-    pub fn visit_raw(&self, visit: &mut dyn FnMut(RawEntry)) -> Result<()> {
+    pub fn visit_raw(&self, visit: &mut Visitor<'_>) -> Result<()> {
         self.timed(OpKind::Query, |b| b.visit_raw(visit))
     }
 

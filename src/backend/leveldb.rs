@@ -11,7 +11,7 @@ use rusty_leveldb::infolog::Logger;
 use rusty_leveldb::{LdbIterator, Options, Status, StatusCode, WriteBatch, DB};
 
 use super::leveldb_env::SyncedEnv;
-use super::{closed_error, record_text, Backend, BackendKind, RawEntry};
+use super::{closed_error, record_text, Backend, BackendKind, RawEntry, Visitor};
 use crate::durable::{FileLock, FileStamp, ScratchDir};
 use crate::leveldb_check;
 use crate::record::{chain_key_range, contract_key, parse_key, ContractRecord};
@@ -277,7 +277,7 @@ impl Backend for LevelDbBackend {
         Ok(entries)
     }
 
-    fn visit_raw(&self, visit: &mut dyn FnMut(RawEntry)) -> Result<()> {
+    fn visit_raw(&self, visit: &mut Visitor<'_>) -> Result<()> {
         self.with_db(|db| {
             check_tables(&self.dir)?;
             each_decoded(db, &self.dir, visit)
@@ -330,7 +330,7 @@ pub fn read_copy(dir: &Path) -> Result<Vec<RawEntry>> {
 }
 
 /// Like [`read_copy`], but hands each entry to `visit` and keeps none: memory stays flat however large the database (counting, verifying).
-pub fn visit_copy(dir: &Path, visit: &mut dyn FnMut(RawEntry)) -> Result<()> {
+pub fn visit_copy(dir: &Path, visit: &mut Visitor<'_>) -> Result<()> {
     if !dir.join("CURRENT").is_file() {
         return Err(Error::new(
             ErrorCode::NotFound,
@@ -528,24 +528,16 @@ fn each_entry(
 
 /// Hands every entry of the database to `visit`, decoded, in key order. Reading (copies and
 /// checksums) and decoding (JSON) each take about half the time of a full read, so a second
-/// thread decodes while this one reads; `visit` runs here, between reads.
-fn each_decoded(db: &mut DB, dir: &Path, visit: &mut dyn FnMut(RawEntry)) -> Result<()> {
+/// thread decodes and visits while this one reads.
+fn each_decoded(db: &mut DB, dir: &Path, visit: &mut Visitor<'_>) -> Result<()> {
     // Pairs go over in batches: a hand-over per pair cost more than the decoding it shares.
-    // Bounded on the way in, so memory stays flat; unbounded on the way back, so the decoder
-    // never waits for this thread while this thread waits for it. Values travel as slices of
-    // LevelDB's blocks: no copy of the data on the reading thread.
+    // Bounded, so memory stays flat. Values travel as slices of LevelDB's blocks: no copy of
+    // the data on the reading thread, and each record is freed by the thread that built it.
     let (to_decode, batches) = mpsc::sync_channel::<Vec<(String, Bytes)>>(DECODE_QUEUE);
-    let (to_visit, decoded) = mpsc::channel::<Vec<RawEntry>>();
     std::thread::scope(|scope| {
         scope.spawn(move || {
-            for batch in batches {
-                let entries = batch
-                    .into_iter()
-                    .map(|(key, value)| raw_entry(key, &value))
-                    .collect();
-                if to_visit.send(entries).is_err() {
-                    break;
-                }
+            for (key, value) in batches.into_iter().flatten() {
+                visit(raw_entry(key, &value));
             }
         });
         let mut batch = Vec::with_capacity(DECODE_BATCH);
@@ -558,12 +550,10 @@ fn each_decoded(db: &mut DB, dir: &Path, visit: &mut dyn FnMut(RawEntry)) -> Res
                     &mut batch,
                     Vec::with_capacity(DECODE_BATCH),
                 ));
-                decoded.try_iter().flatten().for_each(&mut *visit);
             }
         });
         let _ = to_decode.send(batch);
         drop(to_decode);
-        decoded.iter().flatten().for_each(&mut *visit);
         read
     })
 }

@@ -64,6 +64,10 @@ pub struct RawEntry {
     pub record: Result<ContractRecord>,
 }
 
+/// A visitor of stored entries. `Send`: a backend may run it on a thread of its own, beside
+/// the one reading, so what it does per entry adds no time to the read.
+pub type Visitor<'a> = dyn FnMut(RawEntry) + Send + 'a;
+
 /// What every backend does. Errors are never turned into "not found".
 pub trait Backend: Send + Sync {
     /// Which backend this is.
@@ -95,7 +99,7 @@ pub trait Backend: Send + Sync {
         None
     }
     /// Hands every entry to `visit` in key order; a backend that can stream keeps none of them.
-    fn visit_raw(&self, visit: &mut dyn FnMut(RawEntry)) -> Result<()> {
+    fn visit_raw(&self, visit: &mut Visitor<'_>) -> Result<()> {
         self.scan_raw()?.into_iter().for_each(visit);
         Ok(())
     }

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::incident::{interrupted, newest};
 use crate::backend::leveldb::visit_copy;
-use crate::backend::{BackendKind, RawEntry};
+use crate::backend::{BackendKind, RawEntry, Visitor};
 use crate::backup::{list_backups, BackupManifest, RecordCounts, MANIFEST_FILE};
 use crate::chains::{ChainMap, DEV_CHAIN_ID};
 use crate::record::{canonical_name, WriteCheck};
@@ -87,7 +87,7 @@ pub fn validate_rollback(
 
 /// Hands every entry of the live LevelDB to a visitor: through a scratch copy when nothing
 /// may be written, through the store during the rollback.
-pub(super) type EntrySource<'a> = &'a mut dyn FnMut(&mut dyn FnMut(RawEntry)) -> Result<()>;
+pub(super) type EntrySource<'a> = &'a mut dyn FnMut(&mut Visitor<'_>) -> Result<()>;
 
 /// The checks of the state itself (selection, LevelDB, counts, records) over the entries `read` hands out, with the counts found when they read.
 pub(super) fn state_checks(
