@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
+import { execFileSync } from 'node:child_process'
 import { describe, test } from 'node:test'
 
 import {
@@ -95,6 +96,24 @@ describe('unified backend reads the live files', () => {
     const m = await mgr.getMetrics()
     assert.ok(m.cacheHits >= 5, `cacheHits ${m.cacheHits}`)
     assert.ok(m.cacheMisses >= 2, `cacheMisses ${m.cacheMisses}`)
+  })
+
+  test('a replace by another process is seen by the very next cached read, every time', { skip }, async (t) => {
+    const root = unifiedRoot(t)
+    const mgr = await open(t, root)
+    const file = path.join(root, BSC_TESTNET)
+    const original = fs.readFileSync(file, 'utf8')
+    const address = mgr.getContractSync(97, 'LookCoin').address
+    // The other process writes a temp file and renames it over the live one, then exits; the
+    // read right after must see it (with no pause for a watcher or a cache to catch up).
+    const replace = `const fs = require('node:fs'); const [file, text] = process.argv.slice(1);
+      fs.writeFileSync(file + '.tmp-other', text); fs.renameSync(file + '.tmp-other', file)`
+    for (let i = 0; i < 20; i++) {
+      const moved = '0x' + (i % 10).toString().repeat(40)
+      execFileSync(process.execPath, ['-e', replace, file, original.replaceAll(address, moved)])
+      assert.equal(mgr.getContractSync(97, 'LookCoin').address, moved, `replace ${i}`)
+      assert.equal(mgr.getContractSync(97, 'LookCoin').address, moved, `replace ${i}, read again`)
+    }
   })
 
   test('nested deploymentArgs changed by one caller are not seen by the next', { skip }, async (t) => {

@@ -2,8 +2,9 @@
 //!
 //! Writes are locked (in-process mutex + cross-process lock on the file itself, no lock files),
 //! compare-and-swap on the file's bytes and `fileVersion`, and durable atomic replaces.
-//! Reads are cached per file and revalidated by size, mtime and inode on every call; the
-//! record texts `get_json` hands out are kept with the file version they were built from.
+//! Reads are cached per file and revalidated by size, mtime and inode, on every call unless
+//! the folder's inotify watch shows nothing changed since the last check; the record texts
+//! `get_json` hands out are kept with the file version they were built from.
 
 use std::collections::HashMap;
 use std::fs;
@@ -15,6 +16,7 @@ use std::time::Duration;
 
 use once_cell::sync::Lazy;
 
+use super::dir_watch::DirWatch;
 use super::{record_text, Backend, BackendKind, RawEntry};
 use crate::chains::ChainMap;
 use crate::durable;
@@ -42,11 +44,24 @@ struct Fingerprint {
 
 struct Cached {
     fingerprint: Fingerprint,
+    /// The folder watch's change count when `fingerprint` was last found current: while the
+    /// count is the same, the file is too, with no need to `stat` it.
+    vouched_at: Option<u64>,
     file: Arc<UnifiedFile>,
     /// `get_json` answers built from `file`, by the name asked for. Only names the file holds
     /// (a missing name is a cheap lookup), so this never outgrows the file, and it is dropped
     /// with `file` when the file changes.
     texts: HashMap<String, Arc<str>>,
+}
+
+/// What [`UnifiedBackend::freshness`] found.
+enum Freshness {
+    /// The cached copy is the file on disk.
+    Current(Arc<UnifiedFile>),
+    /// No such file.
+    Absent,
+    /// The file must be read: the change count before looking, and the fingerprint seen.
+    Stale(Option<u64>, Fingerprint),
 }
 
 /// One mutex per file path for the whole process, so threads queue instead of polling the OFD lock.
@@ -60,6 +75,8 @@ pub struct UnifiedBackend {
     /// Writes are refused while this file exists, checked under the file's lock.
     stop_file: Option<PathBuf>,
     cache: Mutex<HashMap<PathBuf, Cached>>,
+    /// Changes in the folder, where the filesystem reports them.
+    watch: Option<DirWatch>,
     /// Reads answered from the cache, and reads that had to read the file.
     hits: AtomicU64,
     misses: AtomicU64,
@@ -75,6 +92,7 @@ impl UnifiedBackend {
             lock_timeout,
             stop_file: None,
             cache: Mutex::new(HashMap::new()),
+            watch: DirWatch::new(dir),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         })
@@ -114,42 +132,60 @@ impl UnifiedBackend {
 
     /// The parsed file at `path`, from cache when unchanged on disk; `None` when absent.
     fn load(&self, path: &Path) -> Result<Option<Arc<UnifiedFile>>> {
-        let Some(fingerprint) = fingerprint(path)? else {
-            return Ok(None);
+        let (changes, fingerprint) = match self.freshness(path)? {
+            Freshness::Current(file) => return Ok(Some(file)),
+            Freshness::Absent => return Ok(None),
+            Freshness::Stale(changes, fingerprint) => (changes, fingerprint),
         };
-        if let Some(hit) = self
-            .cache_lock()
-            .get(path)
-            .filter(|c| c.fingerprint == fingerprint)
-        {
-            self.hits.fetch_add(1, Ordering::Relaxed);
-            return Ok(Some(hit.file.clone()));
-        }
         self.misses.fetch_add(1, Ordering::Relaxed);
         let text = durable::read_regular_to_string(path).map_err(|e| read_error(path, &e))?;
         let file = Arc::new(UnifiedFile::parse(path, &text)?);
         // Only cache what we read under the fingerprint we saw, so a racing write is re-read.
         if fingerprint_of_len(path, text.len() as u64)? == Some(fingerprint) {
-            self.remember(path, fingerprint, file.clone());
+            self.remember(path, fingerprint, changes, file.clone());
         }
         Ok(Some(file))
+    }
+
+    /// Whether the cached copy of `path` is current: vouched for by the folder watch, else by
+    /// a `stat` (counted as a hit either way).
+    fn freshness(&self, path: &Path) -> Result<Freshness> {
+        // The count is taken before the `stat`: a change after it shows at the next count.
+        let changes = self.watch.as_ref().and_then(DirWatch::changes);
+        let mut cache = self.cache_lock();
+        if let Some(hit) = cache
+            .get(path)
+            .filter(|c| changes.is_some() && c.vouched_at == changes)
+        {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(Freshness::Current(hit.file.clone()));
+        }
+        let Some(fingerprint) = fingerprint(path)? else {
+            return Ok(Freshness::Absent);
+        };
+        match cache.get_mut(path).filter(|c| c.fingerprint == fingerprint) {
+            Some(hit) => {
+                hit.vouched_at = changes;
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                Ok(Freshness::Current(hit.file.clone()))
+            }
+            None => Ok(Freshness::Stale(changes, fingerprint)),
+        }
     }
 
     /// `get_json` when it needs no read: `Some(None)` when the file or the name does not exist,
     /// `Some(Some(text))` from the cached copy when that is current, `None` when the file must be read.
     fn cached_json(&self, chain_id: u64, name: &str) -> Result<Option<Option<Arc<str>>>> {
         let path = self.file_path(chain_id);
-        let Some(fingerprint) = fingerprint(&path)? else {
-            return Ok(Some(None));
-        };
+        match self.freshness(&path)? {
+            Freshness::Absent => return Ok(Some(None)),
+            Freshness::Stale(..) => return Ok(None),
+            Freshness::Current(_) => {}
+        }
         let mut cache = self.cache_lock();
-        let Some(hit) = cache
-            .get_mut(&path)
-            .filter(|c| c.fingerprint == fingerprint)
-        else {
+        let Some(hit) = cache.get_mut(&path) else {
             return Ok(None);
         };
-        self.hits.fetch_add(1, Ordering::Relaxed);
         check_claim(&path, &hit.file, chain_id)?;
         if let Some(text) = hit.texts.get(name) {
             return Ok(Some(Some(text.clone())));
@@ -175,11 +211,18 @@ impl UnifiedBackend {
         self.cache.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn remember(&self, path: &Path, fingerprint: Fingerprint, file: Arc<UnifiedFile>) {
+    fn remember(
+        &self,
+        path: &Path,
+        fingerprint: Fingerprint,
+        vouched_at: Option<u64>,
+        file: Arc<UnifiedFile>,
+    ) {
         self.cache_lock().insert(
             path.to_path_buf(),
             Cached {
                 fingerprint,
+                vouched_at,
                 file,
                 texts: HashMap::new(),
             },
@@ -227,8 +270,9 @@ impl UnifiedBackend {
             return Err(conflict(&path, before.is_some()));
         }
         durable::write_atomic(&path, text.as_bytes())?;
+        // Not vouched for: this write's own events come after any count taken so far.
         if let Some(fp) = fingerprint(&path)? {
-            self.remember(&path, fp, Arc::new(file));
+            self.remember(&path, fp, None, Arc::new(file));
         }
         Ok(outcome)
     }
