@@ -303,4 +303,28 @@ describe('unified backend refuses damaged files and emergency stops', () => {
     await mgr.putContract(97, sampleRecord('AfterStop'))
     assert.ok(await mgr.getContract(97, 'AfterStop'))
   })
+
+  test('a stop raised by another process between two writes refuses the second, on both backends', { skip }, async (t) => {
+    const root = unifiedRoot(t)
+    const stop = path.join(root, '.emergency-stop')
+    const raise = `require('node:fs').writeFileSync(process.argv[1], 'incident INC-OTHER\\n')`
+    for (const backend of ['unified-json', 'leveldb']) {
+      const mgr = await createStateManager(backend, { root })
+      t.after(() => mgr.close())
+      for (let i = 0; i < 10; i++) {
+        // A write that found no stop, then the stop from elsewhere, then the very next write.
+        mgr.putContractSync(97, sampleRecord(`Before${i}`))
+        execFileSync(process.execPath, ['-e', raise, stop])
+        assert.throws(
+          () => mgr.putContractSync(97, sampleRecord(`During${i}`)),
+          (e) => assertStateError(e, 'STATE_LOCKED') && true,
+          `${backend}, stop ${i}`,
+        )
+        await rejectsWith(mgr.putContract(97, sampleRecord(`During${i}`)), 'STATE_LOCKED')
+        fs.rmSync(stop)
+      }
+      assert.strictEqual(await mgr.getContract(97, 'During9'), null, backend)
+      assert.ok(await mgr.getContract(97, 'Before9'), backend)
+    }
+  })
 })

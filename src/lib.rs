@@ -7,6 +7,7 @@ pub mod backup;
 pub mod capi;
 pub mod chains;
 pub mod compare;
+mod dir_watch;
 pub mod durable;
 pub mod error;
 pub mod fuzz_checks;

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
@@ -12,6 +12,7 @@ use crate::backend::leveldb::{LevelDbBackend, OpenMode};
 use crate::backend::unified::UnifiedBackend;
 use crate::backend::{Backend, BackendKind, RawEntry, Visitor};
 use crate::chains::{ChainMap, DEV_CHAIN_ID};
+use crate::dir_watch::DirWatch;
 use crate::js_json;
 use crate::metrics::{Metrics, MetricsSnapshot, OpKind};
 use crate::record::{parse_key, ContractRecord, WriteCheck};
@@ -146,6 +147,7 @@ pub struct StateStore {
     selection: BackendSelection,
     backend: RwLock<Option<Arc<dyn Backend>>>,
     metrics: Metrics,
+    stop: Arc<StopFile>,
 }
 
 impl StateStore {
@@ -159,6 +161,7 @@ impl StateStore {
     pub fn with_env(config: StoreConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Self> {
         let selection = select_backend(config.backend, &config.root, env)?;
         Ok(StateStore {
+            stop: Arc::new(StopFile::of(&config.root)),
             config,
             selection,
             backend: RwLock::new(None),
@@ -210,7 +213,7 @@ impl StateStore {
                     c.chains.clone(),
                     c.lock_timeout,
                 )?
-                .refusing_writes_while(c.root.join(EMERGENCY_STOP_FILE)),
+                .refusing_writes_while(self.stop.clone()),
             ),
             BackendKind::Json => Arc::new(LegacyJsonBackend::open(
                 &c.legacy_path
@@ -434,7 +437,7 @@ impl StateStore {
 
     /// Refuses writes while an emergency rollback is in progress.
     fn check_not_stopped(&self) -> Result<()> {
-        refuse_if_stopped(&self.config.root)
+        self.stop.refuse_writes()
     }
 
     /// The project root.
@@ -449,11 +452,45 @@ pub fn refuse_if_stopped(root: &Path) -> Result<()> {
 }
 
 /// `STATE_LOCKED` while the emergency stop file `stop` exists.
-pub(crate) fn refuse_if_stop_file(stop: &Path) -> Result<()> {
+fn refuse_if_stop_file(stop: &Path) -> Result<()> {
     if stop.exists() {
         return Err(emergency_stop_error(stop));
     }
     Ok(())
+}
+
+/// A project's emergency stop file, checked before every write of a store. The check is a
+/// `stat`, skipped while the watch on the root shows nothing changed there since a check found
+/// no file: raising the stop creates the file, and the watch counts that before it returns.
+pub struct StopFile {
+    path: PathBuf,
+    watch: Option<DirWatch>,
+    /// The root's change count when the file was last found absent.
+    absent_at: Mutex<Option<u64>>,
+}
+
+impl StopFile {
+    /// The stop file of the project at `root`.
+    pub fn of(root: &Path) -> StopFile {
+        StopFile {
+            path: root.join(EMERGENCY_STOP_FILE),
+            watch: DirWatch::new(root),
+            absent_at: Mutex::new(None),
+        }
+    }
+
+    /// `STATE_LOCKED` while the file exists.
+    pub fn refuse_writes(&self) -> Result<()> {
+        // Counted before the `stat`: a stop raised after it shows at the next count.
+        let changes = self.watch.as_ref().and_then(DirWatch::changes);
+        let mut absent_at = self.absent_at.lock().unwrap_or_else(|p| p.into_inner());
+        if changes.is_some() && *absent_at == changes {
+            return Ok(());
+        }
+        refuse_if_stop_file(&self.path)?;
+        *absent_at = changes;
+        Ok(())
+    }
 }
 
 fn emergency_stop_error(stop: &Path) -> Error {

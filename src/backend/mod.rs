@@ -1,6 +1,5 @@
 //! The storage backends behind one trait: LevelDB, unified JSON and legacy v1 JSON.
 
-mod dir_watch;
 pub mod legacy_json;
 pub mod leveldb;
 mod leveldb_env;

@@ -16,11 +16,12 @@ use std::time::Duration;
 
 use once_cell::sync::Lazy;
 
-use super::dir_watch::DirWatch;
 use super::{record_text, Backend, BackendKind, RawEntry};
 use crate::chains::ChainMap;
+use crate::dir_watch::DirWatch;
 use crate::durable;
 use crate::record::ContractRecord;
+use crate::store::StopFile;
 use crate::time::now_ms;
 use crate::unified::UnifiedFile;
 use crate::{Error, ErrorCode, Result};
@@ -72,8 +73,8 @@ pub struct UnifiedBackend {
     dir: PathBuf,
     chains: ChainMap,
     lock_timeout: Duration,
-    /// Writes are refused while this file exists, checked under the file's lock.
-    stop_file: Option<PathBuf>,
+    /// Writes are refused while this emergency stop exists, checked under the file's lock.
+    stop_file: Option<Arc<StopFile>>,
     cache: Mutex<HashMap<PathBuf, Cached>>,
     /// Changes in the folder, where the filesystem reports them.
     watch: Option<DirWatch>,
@@ -101,7 +102,7 @@ impl UnifiedBackend {
     /// Refuses every write with `STATE_LOCKED` while `stop_file` (the emergency stop) exists.
     /// The check runs under the file's write lock, so a rollback that raises the stop and then
     /// waits for the locks ([`durable::wait_for_replacers`]) knows no write can follow its backup.
-    pub fn refusing_writes_while(mut self, stop_file: PathBuf) -> Self {
+    pub fn refusing_writes_while(mut self, stop_file: Arc<StopFile>) -> Self {
         self.stop_file = Some(stop_file);
         self
     }
@@ -244,7 +245,7 @@ impl UnifiedBackend {
         // Best effort: a leftover costs disk space only, and must not fail this write.
         let _ = durable::remove_stale_temps(&self.dir);
         if let Some(stop) = &self.stop_file {
-            crate::store::refuse_if_stop_file(stop)?;
+            stop.refuse_writes()?;
         }
         let before = read_optional(&path)?;
         let mut file = match &before {

@@ -81,17 +81,23 @@ pub struct DirWatch {
 impl DirWatch {
     /// Watches `dir`; `None` when the filesystem is not local or inotify is unavailable.
     pub fn new(dir: &Path) -> Option<DirWatch> {
-        if !is_local(dir) {
+        let dir = dir.canonicalize().ok()?;
+        if !is_local(&dir) {
             return None;
         }
         let mut inotify = lock()?;
-        let mut watch = DirWatch {
-            watched: Vec::new(),
-        };
-        for folder in [Some(dir), dir.parent()].into_iter().flatten() {
-            watch.watched.push(inotify.add(folder)?);
+        let mut watched = Vec::new();
+        for folder in [Some(dir.as_path()), dir.parent()].into_iter().flatten() {
+            match inotify.add(folder) {
+                Some(watch) => watched.push(watch),
+                None => {
+                    // Released here, under the lock already held (a drop would take it again).
+                    watched.iter().for_each(|(wd, id)| inotify.release(*wd, *id));
+                    return None;
+                }
+            }
         }
-        Some(watch)
+        Some(DirWatch { watched })
     }
 
     /// A count that grows whenever something in the folder may have changed; the same count
@@ -276,13 +282,30 @@ mod tests {
     }
 
     #[test]
+    fn a_folder_that_cannot_be_watched_gives_none_and_leaves_the_others_working() {
+        let dir = folder("unwatchable");
+        let watch = DirWatch::new(&dir).unwrap();
+        assert!(DirWatch::new(&dir.join("missing")).is_none());
+        // A relative path is watched as the folder it names.
+        assert!(DirWatch::new(Path::new(".")).is_some());
+        fs::write(dir.join("x"), "1").unwrap();
+        let before = watch.changes().unwrap();
+        fs::write(dir.join("x"), "2").unwrap();
+        assert_ne!(watch.changes().unwrap(), before);
+        fs::remove_dir_all(dir.parent().unwrap()).unwrap();
+    }
+
+    #[test]
     fn a_moved_folder_or_parent_ends_what_the_watch_can_vouch_for() {
         for moved in ["folder", "parent"] {
             let dir = folder(&format!("moved-{moved}"));
             let watch = DirWatch::new(&dir).unwrap();
             let other = DirWatch::new(&dir).unwrap();
             drop(other);
-            assert!(watch.changes().is_some(), "a second watch's end leaves the first");
+            assert!(
+                watch.changes().is_some(),
+                "a second watch's end leaves the first"
+            );
             let top = dir.parent().unwrap();
             let (from, to) = match moved {
                 "folder" => (dir.clone(), top.join("unified.old")),
@@ -291,7 +314,11 @@ mod tests {
             fs::rename(&from, &to).unwrap();
             assert_eq!(watch.changes(), None, "{moved} moved");
             fs::rename(&to, &from).unwrap();
-            assert_eq!(watch.changes(), None, "{moved} moved back: still not vouched for");
+            assert_eq!(
+                watch.changes(),
+                None,
+                "{moved} moved back: still not vouched for"
+            );
             drop(watch);
             fs::remove_dir_all(top).unwrap();
         }
