@@ -330,7 +330,8 @@ fn steps_of(events: &[Value], total: f64) -> Vec<Value> {
         );
         let label = match (last_label.as_str(), step, status) {
             ("verify:begin", "plan", "done") => {
-                "choose + deep-verify backup, plan (the live leveldb/ read meanwhile)".to_string()
+                "choose + deep-verify backup, plan (the live leveldb/ compared, or read, meanwhile)"
+                    .to_string()
             }
             ("plan:done", _, "begin") => "declare incident".to_string(),
             ("validate:begin", "finish", "done") => {
@@ -516,6 +517,7 @@ fn run_all(spec: Spec, paths: &Paths) -> AnyResult<Value> {
     let verify = bench_verify(spec, &backup)?;
     let create = bench_create(spec, &paths.state, &paths.work)?;
     let rollback = bench_rollback(spec, &paths.state, &paths.work)?;
+    let rollback_changed = bench_rollback_changed(spec, &paths.state, &paths.work)?;
     let fixture = match fixtures() {
         Some(ws) => bench_fixture_rollback(spec, &ws, &paths.work)?,
         None => json!(null),
@@ -533,6 +535,7 @@ fn run_all(spec: Spec, paths: &Paths) -> AnyResult<Value> {
         "verify": verify,
         "create": create,
         "rollback": rollback,
+        "rollbackChanged": rollback_changed,
         "fixtureRollback": fixture,
     }))
 }
@@ -748,13 +751,22 @@ fn make_writable(dir: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// Rollbacks on fresh copies of `source`; the copy and its removal are not timed.
-fn rollback_runs(source: &Path, work: &Path, n: usize, label: &str) -> AnyResult<Value> {
+/// Rollbacks on fresh copies of `source`, each first given `prepare`; the copy, `prepare`
+/// and the removal are not timed.
+fn rollback_runs(
+    source: &Path,
+    work: &Path,
+    n: usize,
+    label: &str,
+    prepare: &dyn Fn(&Path) -> AnyResult<()>,
+) -> AnyResult<Value> {
     let mut runs = Vec::new();
     let mut details = Vec::new();
     for r in 0..=n {
         let copy = work.join(format!("rollback-{r}"));
         copy_tree(source, &copy)?;
+        prepare(&copy)?;
+        sync_all();
         log(format!(
             "{label}: {} {}",
             if r == 0 { "warm-up" } else { "run" },
@@ -802,11 +814,40 @@ fn bench_rollback(spec: Spec, state: &Path, work: &Path) -> AnyResult<Value> {
         work,
         spec.rollback_runs,
         "rollback (generated state)",
+        &|_| Ok(()),
+    )
+}
+
+/// The same rollback when the live `leveldb/` was written after the backup (one record): it
+/// no longer matches the backup's copy byte for byte, so the plan reads every live record and
+/// the pre-rollback backup hashes the files that changed.
+fn bench_rollback_changed(spec: Spec, state: &Path, work: &Path) -> AnyResult<Value> {
+    let write_one = |root: &Path| -> AnyResult<()> {
+        let db = LevelDbBackend::open(&root.join("leveldb"), OpenMode::MustExist)?;
+        let mut rng = Rng(SEED ^ 0x5EED);
+        db.put_batch(
+            56,
+            &[bulk_record(&mut rng, 999_999, 56, "bscmainnet", 1024)],
+        )?;
+        Ok(db.close()?)
+    };
+    rollback_runs(
+        state,
+        work,
+        spec.rollback_runs,
+        "rollback (live leveldb/ changed)",
+        &write_one,
     )
 }
 
 fn bench_fixture_rollback(spec: Spec, workspace: &Path, work: &Path) -> AnyResult<Value> {
-    let mut out = rollback_runs(workspace, work, spec.fixture_runs, "rollback (fixture)")?;
+    let mut out = rollback_runs(
+        workspace,
+        work,
+        spec.fixture_runs,
+        "rollback (fixture)",
+        &|_| Ok(()),
+    )?;
     out["source"] = json!(workspace.display().to_string());
     Ok(out)
 }
@@ -1264,6 +1305,12 @@ fn print_summary(doc: &Value) {
             s["step"].as_str().unwrap_or("?")
         );
     }
+    let changed = &doc["rollbackChanged"];
+    println!(
+        "rollback (live leveldb/ changed since the backup): p50 {:.0} ms = {:.2}× verify",
+        p50(changed),
+        p50(changed) / p50(&v["ours"])
+    );
     if !doc["fixtureRollback"].is_null() {
         println!(
             "rollback (fixture, core): p50 {:.1} ms",

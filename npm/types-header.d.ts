@@ -300,7 +300,8 @@ export interface RollbackPlan {
   backup: { id: string; path: string; status: VerifyStatus; rollbackReady: boolean | null; problems: number }
   skippedBackups: { id: string; reason: string }[]
   actions: PlannedAction[]
-  before: { leveldb: BackupRecordCounts | null; unifiedContracts: number | null }
+  /** `leveldbSameAsBackup`: every file of the live `leveldb/` is byte-identical to the backup's copy. */
+  before: { leveldb: BackupRecordCounts | null; leveldbSameAsBackup: boolean | null; unifiedContracts: number | null }
   after: BackupRecordCounts
 }
 

@@ -92,7 +92,9 @@ impl DirWatch {
                 Some(watch) => watched.push(watch),
                 None => {
                     // Released here, under the lock already held (a drop would take it again).
-                    watched.iter().for_each(|(wd, id)| inotify.release(*wd, *id));
+                    watched
+                        .iter()
+                        .for_each(|(wd, id)| inotify.release(*wd, *id));
                     return None;
                 }
             }
