@@ -5,13 +5,15 @@
 //! time. inotify queues an event for every change in a watched folder before the system call
 //! that made the change returns, so draining the queue (one `read` that usually finds nothing)
 //! tells just as surely that nothing changed. Used on local filesystems only: over a network
-//! filesystem, a change made by another machine raises no event.
+//! filesystem, a change made by another machine raises no event; and not in a child made by
+//! `fork`, which shares its parent's queue.
 
 use std::collections::HashMap;
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use once_cell::sync::Lazy;
@@ -59,7 +61,19 @@ struct Inotify {
     next_id: u64,
 }
 
+/// Set in a child made by `fork`: it shares the parent's inotify queue, and an event one of
+/// them reads is lost to the other. The child `stat`s and leaves the queue to the parent.
+static FORKED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn mark_forked() {
+    FORKED.store(true, Ordering::Relaxed);
+}
+
 static INOTIFY: Lazy<Option<Mutex<Inotify>>> = Lazy::new(|| {
+    // SAFETY: registers a handler that only stores to an atomic (async-signal-safe).
+    if unsafe { libc::pthread_atfork(None, None, Some(mark_forked)) } != 0 {
+        return None;
+    }
     // SAFETY: plain system call; the descriptor it returns is owned from here on.
     let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
     // SAFETY: a fresh descriptor nobody else owns.
@@ -105,6 +119,9 @@ impl DirWatch {
     /// A count that grows whenever something in the folder may have changed; the same count
     /// twice means nothing changed in between. `None` once the folder moved or went away.
     pub fn changes(&self) -> Option<u64> {
+        if FORKED.load(Ordering::Relaxed) {
+            return None;
+        }
         let mut inotify = lock()?;
         inotify.drain();
         self.watched.iter().try_fold(0u64, |sum, (wd, id)| {
@@ -294,6 +311,28 @@ mod tests {
         let before = watch.changes().unwrap();
         fs::write(dir.join("x"), "2").unwrap();
         assert_ne!(watch.changes().unwrap(), before);
+        fs::remove_dir_all(dir.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_forked_child_does_not_trust_the_shared_queue_and_the_parent_still_does() {
+        let dir = folder("fork");
+        let watch = DirWatch::new(&dir).unwrap();
+        let before = watch.changes().unwrap();
+        // SAFETY: the child only calls `changes` (an atomic load, then no lock) and `_exit`.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            let trusted = watch.changes().is_some();
+            // SAFETY: ends the child at once, running nothing of the parent's.
+            unsafe { libc::_exit(i32::from(trusted)) };
+        }
+        let mut status = 0;
+        // SAFETY: waiting for our own child.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        assert_eq!(libc::WEXITSTATUS(status), 0, "the child gave up the watch");
+        fs::write(dir.join("x"), "1").unwrap();
+        assert_ne!(watch.changes(), Some(before));
+        assert!(watch.changes().is_some());
         fs::remove_dir_all(dir.parent().unwrap()).unwrap();
     }
 
