@@ -1225,7 +1225,8 @@ function unifiedSection(rows, scale, maxRssKiB) {
     `The fixture's chain 97 file (9 contracts), then one \`${UNIFIED_FILE_NAME}\` of ${SCALE_SIZES.join(' and ')} contracts`,
     `generated with our own writer (one \`putContracts\` batch), one copy per peer. ${generationNote(scale)}.`,
     'Exponent as in section 1, x = contracts in the file. Reads of one contract (ours from the cached parsed',
-    'file, revalidated by a `stat`; the old manager reads and parses the whole file per call); durable puts',
+    'file, revalidated by the folder\'s inotify watch, or a `stat` when it saw a change; the old manager reads and',
+    'parses the whole file per call); durable puts',
     'rewrite the whole file for every peer (the 9 canonical names in rotation).',
     '',
     ...scaleTable(scale, [
