@@ -9,7 +9,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use lookcoin_state::backend::leveldb::{read_copy, LevelDbBackend, OpenMode};
 use lookcoin_state::backend::Backend;
@@ -69,6 +69,21 @@ fn put_bulk(dir: &Path, chain_id: u64, range: std::ops::Range<usize>) {
     db.close().unwrap();
 }
 
+/// A project whose `leveldb/` holds `records` big records of chain 56, and its migration
+/// backup: (root, its `leveldb/`, the backup's folder).
+fn migrated_project(tag: &str, records: usize) -> (PathBuf, PathBuf, PathBuf) {
+    let root = common::temp_dir(tag);
+    let leveldb = root.join("leveldb");
+    put_bulk(&leveldb, 56, 0..records);
+    let options = CreateOptions {
+        root: root.clone(),
+        kind: "migration".into(),
+        ..Default::default()
+    };
+    let migration = create_backup(&options, &no_progress).unwrap().path;
+    (root, leveldb, migration)
+}
+
 /// Table file name → inode.
 fn tables(dir: &Path) -> BTreeMap<String, u64> {
     fs::read_dir(dir)
@@ -101,19 +116,7 @@ fn deep_passes(dir: &Path) {
 
 #[test]
 fn restored_and_backed_up_tables_are_shared_and_writes_to_the_restored_database_change_no_backup() {
-    let root = common::temp_dir("rollback-links");
-    let leveldb = root.join("leveldb");
-    put_bulk(&leveldb, 56, 0..600);
-    let migration = create_backup(
-        &CreateOptions {
-            root: root.clone(),
-            kind: "migration".into(),
-            ..Default::default()
-        },
-        &no_progress,
-    )
-    .unwrap()
-    .path;
+    let (root, leveldb, migration) = migrated_project("rollback-links", 600);
     let backup_tables = tables(&migration.join("leveldb/current"));
     assert!(
         !backup_tables.is_empty(),
@@ -190,19 +193,7 @@ fn restored_and_backed_up_tables_are_shared_and_writes_to_the_restored_database_
 #[test]
 fn a_live_database_identical_to_the_backup_is_recognised_and_its_pre_rollback_backup_verifies_deeply(
 ) {
-    let root = common::temp_dir("rollback-same");
-    let leveldb = root.join("leveldb");
-    put_bulk(&leveldb, 56, 0..300);
-    let migration = create_backup(
-        &CreateOptions {
-            root: root.clone(),
-            kind: "migration".into(),
-            ..Default::default()
-        },
-        &no_progress,
-    )
-    .unwrap()
-    .path;
+    let (root, leveldb, migration) = migrated_project("rollback-same", 300);
     let live_before = RecordCounts::of(&read_copy(&leveldb).unwrap());
     let options = RollbackOptions {
         root: root.clone(),
