@@ -145,6 +145,35 @@ describe('leveldb backend on the migration backup copy', () => {
     assert.equal((await again.queryContracts()).length, 29)
   })
 
+  test('a record is read as JSON.stringify reads it; a cycle rejects VALIDATION_FAILED and changes nothing', { skip }, async (t) => {
+    const root = leveldbRoot(t)
+    const mgr = await open(t, root)
+    const base = { networkName: 'bscTestnet', address: ADDR, factoryByteCodeHash: HASH }
+    class Deployed {
+      constructor() { this.own = 1 }
+      get inherited() { return 2 }
+    }
+    await mgr.putContract(97, {
+      ...base,
+      contractName: 'StringifyLike',
+      deploymentArgs: [new Date(0), { toJSON: () => 'from toJSON' }, new Deployed(), [7n, undefined, () => 1], NaN],
+      [Symbol('skipped')]: 'x',
+      ignored: undefined,
+    })
+    const rec = await mgr.getContract(97, 'StringifyLike')
+    assert.deepEqual(rec.deploymentArgs, ['1970-01-01T00:00:00.000Z', 'from toJSON', { own: 1 }, ['7', null, null], null])
+    assert.ok(!('ignored' in rec))
+
+    const filesBefore = snapshot(path.join(root, 'leveldb'))
+    const cyclic = { ...base, contractName: 'Cyclic', deploymentArgs: [] }
+    cyclic.deploymentArgs.push(cyclic)
+    const err = await rejectsWith(mgr.putContract(97, cyclic), 'VALIDATION_FAILED')
+    assert.match(err.message, /circular/)
+    assert.throws(() => mgr.putContractSync(97, cyclic), (e) => assertStateError(e, 'VALIDATION_FAILED') && true)
+    assertSameSnapshot(filesBefore, snapshot(path.join(root, 'leveldb')), 'the LevelDB directory')
+    assert.strictEqual(await mgr.getContract(97, 'Cyclic'), null)
+  })
+
   test('an invalid address rejects VALIDATION_FAILED and changes nothing', { skip }, async (t) => {
     const root = leveldbRoot(t)
     const mgr = await open(t, root)
