@@ -520,7 +520,23 @@ fn chain(value: f64) -> crate::Result<u64> {
 /// Converts JS records for a write (one record or an array); a missing `chainId` is the argument's.
 fn put_op(chain_id: Unknown, contracts: Unknown) -> crate::Result<Op> {
     let chain_id = chain_arg(chain_id)?;
-    let items = match js_to_json(contracts)? {
+    // Records of the usual shape go from their JSON text straight into the fields; anything
+    // else goes through a `Value`, whose reading names what is wrong.
+    let text = match contracts.get_type() {
+        Ok(ValueType::Object) => stringified(contracts).map_err(not_json)?,
+        _ => None,
+    };
+    if let Some(records) = text
+        .as_deref()
+        .and_then(|text| ContractRecord::from_input_text(text, chain_id))
+    {
+        return Ok(Op::Put(chain_id, records));
+    }
+    let value = match text {
+        Some(text) => Some(parsed(&text).map_err(not_json)?),
+        None => js_to_json(contracts)?,
+    };
+    let items = match value {
         Some(Value::Array(items)) => items,
         Some(single @ Value::Object(_)) => vec![single],
         _ => {
@@ -531,14 +547,8 @@ fn put_op(chain_id: Unknown, contracts: Unknown) -> crate::Result<Op> {
     };
     let records = items
         .into_iter()
-        .map(|mut value| {
-            if let Value::Object(obj) = &mut value {
-                obj.entry("chainId").or_insert(chain_id.into());
-                if obj.get("timestamp").is_none_or(Value::is_null) {
-                    obj.insert("timestamp".into(), 0.into());
-                }
-            }
-            ContractRecord::from_json(&value)
+        .map(|value| {
+            ContractRecord::from_input_json(value, chain_id)
                 .map_err(|why| invalid_arg(&format!("invalid contract record: {why}")))
         })
         .collect::<crate::Result<Vec<_>>>()?;
@@ -744,12 +754,14 @@ fn build_js_error(env: &Env, e: &Error) -> napi::Result<napi::Error> {
 /// A JS value as JSON, `JSON.stringify` style, with BigInt as its decimal string.
 /// `None` for values JSON drops (undefined, functions, symbols).
 fn js_to_json(value: Unknown<'_>) -> crate::Result<Option<Value>> {
-    value_json(value).map_err(|e| {
-        Error::new(
-            ErrorCode::ValidationFailed,
-            format!("argument cannot be stored as JSON: {}", e.reason),
-        )
-    })
+    value_json(value).map_err(not_json)
+}
+
+fn not_json(e: napi::Error) -> Error {
+    Error::new(
+        ErrorCode::ValidationFailed,
+        format!("argument cannot be stored as JSON: {}", e.reason),
+    )
 }
 
 fn value_json(v: Unknown<'_>) -> napi::Result<Option<Value>> {
@@ -797,6 +809,15 @@ const STRINGIFY_SOURCE: &str = "(value) => { \
 /// enumerable properties, `toJSON` honoured, cycles refused. `None` when `toJSON` gives
 /// nothing JSON can hold.
 fn object_json(v: Unknown<'_>) -> napi::Result<Option<Value>> {
+    stringified(v)?.map(|text| parsed(&text)).transpose()
+}
+
+fn parsed(text: &str) -> napi::Result<Value> {
+    js_json::parse(text).map_err(|e| napi::Error::new(Status::InvalidArg, e.to_string()))
+}
+
+/// [`STRINGIFY_SOURCE`] applied to `v`: its JSON text, `None` when there is none.
+fn stringified(v: Unknown<'_>) -> napi::Result<Option<String>> {
     let env = Env::from_raw(v.value().env);
     // SAFETY: arguments reach us on their env's JS thread; same env throughout.
     let out = unsafe {
@@ -806,9 +827,7 @@ fn object_json(v: Unknown<'_>) -> napi::Result<Option<Value>> {
     match out.get_type()? {
         ValueType::Undefined => Ok(None),
         // SAFETY: the type was just checked.
-        ValueType::String => js_json::parse(&unsafe { out.cast::<String>()? })
-            .map(Some)
-            .map_err(|e| napi::Error::new(Status::InvalidArg, e.to_string())),
+        ValueType::String => Ok(Some(unsafe { out.cast::<String>()? })),
         _ => {
             // SAFETY: anything else is the helper's `{ error }` object.
             let failed = unsafe { out.cast::<Object>()? };

@@ -63,6 +63,34 @@ impl ContractRecord {
         })
     }
 
+    /// One record of a write's input: [`ContractRecord::from_json`], with `chainId` taken from
+    /// `chain_id` when absent and `timestamp` 0 when absent or null (the caller stamps it).
+    pub fn from_input_json(mut value: Value, chain_id: u64) -> std::result::Result<Self, String> {
+        if let Value::Object(obj) = &mut value {
+            obj.entry("chainId").or_insert(chain_id.into());
+            if obj.get("timestamp").is_none_or(Value::is_null) {
+                obj.insert("timestamp".into(), 0.into());
+            }
+        }
+        ContractRecord::from_json(&value)
+    }
+
+    /// The records of a write's input, given as `JSON.stringify` text of one record or an array
+    /// of them, read straight into the fields as [`ContractRecord::from_input_json`] reads
+    /// them. `None` when the input is not of that usual shape: decode it with
+    /// `from_input_json`, which says what is wrong.
+    pub fn from_input_text(text: &str, chain_id: u64) -> Option<Vec<Self>> {
+        let exact: Vec<ExactRecord> = if text.starts_with('[') {
+            serde_json::from_str(text).ok()?
+        } else {
+            vec![serde_json::from_str(text).ok()?]
+        };
+        exact
+            .into_iter()
+            .map(|r| r.into_record(Some(chain_id), Some(0)))
+            .collect()
+    }
+
     /// The JSON object in the field order the old scripts wrote (§1.3).
     pub fn to_json(&self) -> Value {
         let mut obj = Map::new();
@@ -142,10 +170,11 @@ impl ContractRecord {
         // exact shapes the general decoding accepts the same way; anything else (a float
         // chainId, a duplicate key, a wrong type) goes the general way, which names the problem.
         // Integers beyond 2^53 also go the general way: JS reads them rounded, and so must we.
-        if let Ok(exact) = serde_json::from_slice::<ExactRecord>(bytes) {
-            if exact.chain_id <= MAX_SAFE_INTEGER && exact.timestamp <= MAX_SAFE_INTEGER {
-                return Ok(exact.into());
-            }
+        if let Some(record) = serde_json::from_slice::<ExactRecord>(bytes)
+            .ok()
+            .and_then(|exact| exact.into_record(None, None))
+        {
+            return Ok(record);
         }
         let text = std::str::from_utf8(bytes).map_err(|e| {
             Error::new(
@@ -304,12 +333,16 @@ fn type_name(value: &Value) -> &'static str {
     }
 }
 
-/// The usual shape of a stored record, decoded without a `Value` tree (see `from_leveldb_value`).
+/// The usual shape of a record, decoded without a `Value` tree (see `from_leveldb_value` and
+/// `from_input_text`). It takes only shapes the general decoding reads the same way; the
+/// caller sends anything else the general way, which names the problem.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ExactRecord {
     contract_name: String,
-    chain_id: u64,
+    /// Absent: `None`; `null`: `Some(None)`.
+    #[serde(default, deserialize_with = "present")]
+    chain_id: Option<Option<u64>>,
     network_name: String,
     address: String,
     factory_byte_code_hash: String,
@@ -319,22 +352,39 @@ struct ExactRecord {
     proxy_address: Option<String>,
     #[serde(default, deserialize_with = "js_json::optional_array")]
     deployment_args: Option<Vec<Value>>,
-    timestamp: u64,
+    /// Absent or `null`: `None`.
+    #[serde(default)]
+    timestamp: Option<u64>,
 }
 
-impl From<ExactRecord> for ContractRecord {
-    fn from(r: ExactRecord) -> Self {
-        ContractRecord {
-            contract_name: r.contract_name,
-            chain_id: r.chain_id,
-            network_name: r.network_name,
-            address: r.address,
-            factory_byte_code_hash: r.factory_byte_code_hash,
-            implementation_hash: r.implementation_hash,
-            proxy_address: r.proxy_address,
-            deployment_args: r.deployment_args,
-            timestamp: r.timestamp,
-        }
+/// A field that is present, whatever its value (`null` included).
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> std::result::Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+impl ExactRecord {
+    /// The record, with `chain_id` when the field is absent and `timestamp` when it is absent
+    /// or null; `None` when the general decoding must decide (a null or missing field it has
+    /// no default for, an integer JS would have rounded).
+    fn into_record(self, chain_id: Option<u64>, timestamp: Option<u64>) -> Option<ContractRecord> {
+        let chain_id = match self.chain_id {
+            None => chain_id?,
+            Some(given) => given?,
+        };
+        let timestamp = self.timestamp.or(timestamp)?;
+        (chain_id <= MAX_SAFE_INTEGER && timestamp <= MAX_SAFE_INTEGER).then_some(ContractRecord {
+            contract_name: self.contract_name,
+            chain_id,
+            network_name: self.network_name,
+            address: self.address,
+            factory_byte_code_hash: self.factory_byte_code_hash,
+            implementation_hash: self.implementation_hash,
+            proxy_address: self.proxy_address,
+            deployment_args: self.deployment_args,
+            timestamp,
+        })
     }
 }
 

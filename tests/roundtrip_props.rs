@@ -265,3 +265,103 @@ proptest! {
         prop_assert_eq!(listed, expected);
     }
 }
+
+/// How a record given to `putContract` may differ from a stored one.
+#[derive(Debug, Clone, Copy)]
+enum InputChange {
+    None,
+    NoChainId,
+    NullChainId,
+    FloatChainId,
+    StringChainId,
+    HugeChainId,
+    NoTimestamp,
+    NullTimestamp,
+    NegativeTimestamp,
+    NullHashes,
+    NumberAddress,
+    ArgsNotArray,
+    Unknown,
+}
+
+fn input_change() -> impl Strategy<Value = InputChange> {
+    use InputChange::*;
+    prop::sample::select(vec![
+        None,
+        NoChainId,
+        NullChainId,
+        FloatChainId,
+        StringChainId,
+        HugeChainId,
+        NoTimestamp,
+        NullTimestamp,
+        NegativeTimestamp,
+        NullHashes,
+        NumberAddress,
+        ArgsNotArray,
+        Unknown,
+    ])
+}
+
+/// The record as a JS caller might pass it, after `change`.
+fn input_value(r: &ContractRecord, change: InputChange) -> Value {
+    let mut v = r.to_json();
+    let obj = v.as_object_mut().unwrap();
+    match change {
+        InputChange::None => {}
+        InputChange::NoChainId => drop(obj.remove("chainId")),
+        InputChange::NullChainId => drop(obj.insert("chainId".into(), Value::Null)),
+        InputChange::FloatChainId => drop(obj.insert("chainId".into(), Value::from(97.5))),
+        InputChange::StringChainId => drop(obj.insert("chainId".into(), Value::from("97"))),
+        InputChange::HugeChainId => {
+            drop(obj.insert("chainId".into(), Value::from(MAX_SAFE_INTEGER + 2)))
+        }
+        InputChange::NoTimestamp => drop(obj.remove("timestamp")),
+        InputChange::NullTimestamp => drop(obj.insert("timestamp".into(), Value::Null)),
+        InputChange::NegativeTimestamp => drop(obj.insert("timestamp".into(), Value::from(-1))),
+        InputChange::NullHashes => {
+            obj.insert("implementationHash".into(), Value::Null);
+            obj.insert("proxyAddress".into(), Value::Null);
+        }
+        InputChange::NumberAddress => drop(obj.insert("address".into(), Value::from(7))),
+        InputChange::ArgsNotArray => drop(obj.insert("deploymentArgs".into(), Value::from("x"))),
+        InputChange::Unknown => drop(obj.insert("deployedBy".into(), Value::from("someone"))),
+    }
+    v
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// The typed reading of `putContract` input agrees with the general one whenever it
+    /// answers, and answers for every input of the usual shape.
+    #[test]
+    fn input_records_read_straight_from_text_as_the_general_reading_does(
+        records in prop::collection::vec((record(), input_change()), 1..4),
+        chain in chain_id(),
+        as_array in any::<bool>(),
+    ) {
+        let values: Vec<Value> = records.iter().map(|(r, c)| input_value(r, *c)).collect();
+        let input = if as_array || values.len() > 1 {
+            Value::Array(values.clone())
+        } else {
+            values[0].clone()
+        };
+        let text = js_json::to_compact(&input);
+        let general: Result<Vec<ContractRecord>, String> = values
+            .iter()
+            .map(|v| ContractRecord::from_input_json(js_json::parse(&js_json::to_compact(v)).unwrap(), chain))
+            .collect();
+        match ContractRecord::from_input_text(&text, chain) {
+            Some(fast) => prop_assert_eq!(Ok(fast), general, "{}", text),
+            None => {
+                let usual = records.iter().all(|(_, c)| matches!(
+                    c,
+                    InputChange::None | InputChange::NoChainId | InputChange::NoTimestamp
+                        | InputChange::NullTimestamp | InputChange::NullHashes | InputChange::Unknown
+                ));
+                prop_assert!(!usual, "the usual shape went the general way: {}", text);
+            }
+        }
+    }
+}
