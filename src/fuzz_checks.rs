@@ -172,6 +172,7 @@ pub fn check_leveldb_key(data: &[u8]) {
 /// A LevelDB value: errors are `STATE_CORRUPT` naming the key; an accepted record encodes to
 /// bytes that decode to the same record and encode to the same bytes.
 pub fn check_leveldb_value(data: &[u8]) {
+    check_input_text(data);
     let key = "97-Fuzz";
     let record = match ContractRecord::from_leveldb_value(key, data) {
         Ok(record) => record,
@@ -192,6 +193,27 @@ pub fn check_leveldb_value(data: &[u8]) {
         "decode → encode → decode changed the record"
     );
     assert_eq!(decoded.to_leveldb_value(), bytes);
+}
+
+/// The same bytes as `putContract` input: whenever the typed reading answers, the general
+/// one (a `Value`, then `from_input_json` per record) gives the same records.
+fn check_input_text(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Some(fast) = ContractRecord::from_input_text(text, 97) else {
+        return;
+    };
+    let value = crate::js_json::parse(text).expect("text the typed reading took is JSON");
+    let items = match value {
+        Value::Array(items) => items,
+        single => vec![single],
+    };
+    let general: Result<Vec<ContractRecord>, String> = items
+        .into_iter()
+        .map(|v| ContractRecord::from_input_json(v, 97))
+        .collect();
+    assert_eq!(Ok(fast), general, "{text}");
 }
 
 /// A legacy v1 `deployments/<network>.json`: errors are `STATE_CORRUPT`; records belong to
