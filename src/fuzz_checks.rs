@@ -196,7 +196,7 @@ pub fn check_leveldb_value(data: &[u8]) {
 }
 
 /// The same bytes as `putContract` input: whenever the typed reading answers, the general
-/// one (a `Value`, then `from_input_json` per record) gives the same records.
+/// one (a `Value`, then `from_input_json`) gives the same record.
 fn check_input_text(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
@@ -205,15 +205,11 @@ fn check_input_text(data: &[u8]) {
         return;
     };
     let value = crate::js_json::parse(text).expect("text the typed reading took is JSON");
-    let items = match value {
-        Value::Array(items) => items,
-        single => vec![single],
-    };
-    let general: Result<Vec<ContractRecord>, String> = items
-        .into_iter()
-        .map(|v| ContractRecord::from_input_json(v, 97))
-        .collect();
-    assert_eq!(Ok(fast), general, "{text}");
+    assert_eq!(
+        Ok(fast),
+        ContractRecord::from_input_json(value, 97),
+        "{text}"
+    );
 }
 
 /// A legacy v1 `deployments/<network>.json`: errors are `STATE_CORRUPT`; records belong to

@@ -526,11 +526,11 @@ fn put_op(chain_id: Unknown, contracts: Unknown) -> crate::Result<Op> {
         Ok(ValueType::Object) => stringified(contracts).map_err(not_json)?,
         _ => None,
     };
-    if let Some(records) = text
+    if let Some(record) = text
         .as_deref()
         .and_then(|text| ContractRecord::from_input_text(text, chain_id))
     {
-        return Ok(Op::Put(chain_id, records));
+        return Ok(Op::Put(chain_id, vec![record]));
     }
     let value = match text {
         Some(text) => Some(parsed(&text).map_err(not_json)?),

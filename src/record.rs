@@ -75,20 +75,12 @@ impl ContractRecord {
         ContractRecord::from_json(&value)
     }
 
-    /// The records of a write's input, given as `JSON.stringify` text of one record or an array
-    /// of them, read straight into the fields as [`ContractRecord::from_input_json`] reads
-    /// them. `None` when the input is not of that usual shape: decode it with
+    /// One record of a write's input, given as `JSON.stringify` text, read straight into the
+    /// fields as [`ContractRecord::from_input_json`] reads it. `None` when the input is not one
+    /// record of the usual shape (an array of them included): decode it with
     /// `from_input_json`, which says what is wrong.
-    pub fn from_input_text(text: &str, chain_id: u64) -> Option<Vec<Self>> {
-        let exact: Vec<ExactRecord> = if text.starts_with('[') {
-            serde_json::from_str(text).ok()?
-        } else {
-            vec![serde_json::from_str(text).ok()?]
-        };
-        exact
-            .into_iter()
-            .map(|r| r.into_record(Some(chain_id), Some(0)))
-            .collect()
+    pub fn from_input_text(text: &str, chain_id: u64) -> Option<Self> {
+        ExactRecord::from_object(text.as_bytes())?.into_record(Some(chain_id), Some(0))
     }
 
     /// The JSON object in the field order the old scripts wrote (§1.3).
@@ -170,9 +162,8 @@ impl ContractRecord {
         // exact shapes the general decoding accepts the same way; anything else (a float
         // chainId, a duplicate key, a wrong type) goes the general way, which names the problem.
         // Integers beyond 2^53 also go the general way: JS reads them rounded, and so must we.
-        if let Some(record) = serde_json::from_slice::<ExactRecord>(bytes)
-            .ok()
-            .and_then(|exact| exact.into_record(None, None))
+        if let Some(record) =
+            ExactRecord::from_object(bytes).and_then(|exact| exact.into_record(None, None))
         {
             return Ok(record);
         }
@@ -335,9 +326,11 @@ fn type_name(value: &Value) -> &'static str {
 
 /// The usual shape of a record, decoded without a `Value` tree (see `from_leveldb_value` and
 /// `from_input_text`). It takes only shapes the general decoding reads the same way; the
-/// caller sends anything else the general way, which names the problem.
+/// caller sends anything else the general way, which names the problem. Unknown fields are
+/// refused: skipping them would let through what the general decoding refuses (a repeated key,
+/// a number no double holds; found by fuzzing).
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ExactRecord {
     contract_name: String,
     /// Absent: `None`; `null`: `Some(None)`.
@@ -365,6 +358,15 @@ fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
 }
 
 impl ExactRecord {
+    /// The record in `text` when it is a JSON object of the usual shape. serde would also read
+    /// a struct from an array (fields by position), which the general decoding refuses.
+    fn from_object(text: &[u8]) -> Option<ExactRecord> {
+        if text.trim_ascii_start().first() != Some(&b'{') {
+            return None;
+        }
+        serde_json::from_slice(text).ok()
+    }
+
     /// The record, with `chain_id` when the field is absent and `timestamp` when it is absent
     /// or null; `None` when the general decoding must decide (a null or missing field it has
     /// no default for, an integer JS would have rounded).
@@ -440,6 +442,21 @@ fn optional_args(obj: &Map<String, Value>) -> std::result::Result<Option<Vec<Val
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_record_written_as_an_array_or_with_an_unknown_field_is_not_taken_by_the_typed_reading() {
+        let positional = br#"["LookCoin",97,"bsctestnet","0x1111111111111111111111111111111111111111","0x2222222222222222222222222222222222222222222222222222222222222222",null,null,null,1]"#;
+        let err = ContractRecord::from_leveldb_value("97-LookCoin", positional).unwrap_err();
+        assert_eq!(err.code, ErrorCode::Corrupt, "{err}");
+        let text = std::str::from_utf8(positional).unwrap();
+        assert!(ContractRecord::from_input_text(text, 97).is_none());
+        // An unknown field whose number no double holds: the general reading refuses it.
+        let unknown = br#"{"contractName":"X","chainId":97,"networkName":"n","address":"0x1111111111111111111111111111111111111111","factoryByteCodeHash":"","timestamp":1,"other":1e999}"#;
+        assert!(ContractRecord::from_leveldb_value("97-X", unknown).is_err());
+        assert!(
+            ContractRecord::from_input_text(std::str::from_utf8(unknown).unwrap(), 97).is_none()
+        );
+    }
 
     fn sample() -> ContractRecord {
         ContractRecord {
