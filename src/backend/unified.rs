@@ -133,7 +133,8 @@ impl UnifiedBackend {
 
     /// The parsed file at `path`, from cache when unchanged on disk; `None` when absent.
     fn load(&self, path: &Path) -> Result<Option<Arc<UnifiedFile>>> {
-        let (changes, fingerprint) = match self.freshness(path)? {
+        let freshness = self.freshness(&mut self.cache_lock(), path)?;
+        let (changes, fingerprint) = match freshness {
             Freshness::Current(file) => return Ok(Some(file)),
             Freshness::Absent => return Ok(None),
             Freshness::Stale(changes, fingerprint) => (changes, fingerprint),
@@ -148,12 +149,11 @@ impl UnifiedBackend {
         Ok(Some(file))
     }
 
-    /// Whether the cached copy of `path` is current: vouched for by the folder watch, else by
-    /// a `stat` (counted as a hit either way).
-    fn freshness(&self, path: &Path) -> Result<Freshness> {
+    /// Whether the cached copy of `path` in `cache` (whose lock the caller holds) is current:
+    /// vouched for by the folder watch, else by a `stat` (counted as a hit either way).
+    fn freshness(&self, cache: &mut HashMap<PathBuf, Cached>, path: &Path) -> Result<Freshness> {
         // The count is taken before the `stat`: a change after it shows at the next count.
         let changes = self.watch.as_ref().and_then(DirWatch::changes);
-        let mut cache = self.cache_lock();
         if let Some(hit) = cache
             .get(path)
             .filter(|c| changes.is_some() && c.vouched_at == changes)
@@ -178,12 +178,12 @@ impl UnifiedBackend {
     /// `Some(Some(text))` from the cached copy when that is current, `None` when the file must be read.
     fn cached_json(&self, chain_id: u64, name: &str) -> Result<Option<Option<Arc<str>>>> {
         let path = self.file_path(chain_id);
-        match self.freshness(&path)? {
+        let mut cache = self.cache_lock();
+        match self.freshness(&mut cache, &path)? {
             Freshness::Absent => return Ok(Some(None)),
             Freshness::Stale(..) => return Ok(None),
             Freshness::Current(_) => {}
         }
-        let mut cache = self.cache_lock();
         let Some(hit) = cache.get_mut(&path) else {
             return Ok(None);
         };
