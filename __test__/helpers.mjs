@@ -124,6 +124,19 @@ export async function rejectsWith(promise, code) {
   return assertStateError(err, code)
 }
 
+/**
+ * Reads 97-LookCoin sync, then async (they must agree), then sync again: that copy must be a
+ * fresh object, and it is changed as a careless caller would. Returns both for further checks.
+ */
+export async function readTwiceAndChangeACopy(mgr) {
+  const before = mgr.getContractSync(97, 'LookCoin')
+  assert.deepEqual(await mgr.getContract(97, 'LookCoin'), before)
+  const copy = mgr.getContractSync(97, 'LookCoin')
+  assert.notStrictEqual(copy, before, 'every read hands out a fresh object')
+  copy.address = 'mutated by the caller'
+  return { before, copy }
+}
+
 /** A valid contract record for a write (0x + 40 hex address, 0x + 64 hex hashes). */
 export function sampleRecord(name, i = 1, extra = {}) {
   const hex = (n, len) => n.toString(16).padStart(len, '0')

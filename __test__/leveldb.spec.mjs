@@ -14,6 +14,7 @@ import {
   fixture,
   fixturesSkip,
   levelEntry,
+  readTwiceAndChangeACopy,
   rejectsWith,
   snapshot,
   spawnNode,
@@ -101,11 +102,7 @@ describe('leveldb backend on the migration backup copy', () => {
     const root = leveldbRoot(t)
     const mgr = await open(t, root)
     const other = await open(t, root)
-    const before = mgr.getContractSync(97, 'LookCoin')
-    assert.deepEqual(await mgr.getContract(97, 'LookCoin'), before)
-    const copy = mgr.getContractSync(97, 'LookCoin')
-    assert.notStrictEqual(copy, before, 'every read hands out a fresh object')
-    copy.address = 'mutated by the caller'
+    const { before, copy } = await readTwiceAndChangeACopy(mgr)
     assert.deepEqual(mgr.getContractSync(97, 'LookCoin'), before)
     assert.strictEqual(mgr.getContractSync(97, 'NotYet'), null)
     await other.putContract(97, { ...before, address: ADDR })
