@@ -18,7 +18,7 @@ use std::sync::Mutex;
 use once_cell::sync::Lazy;
 
 use crate::durable::FileStamp;
-use crate::{Error, Result};
+use crate::{Error, ErrorCode, Result};
 
 /// Tables whose every block passed, by identity. A table never changes once written, so one
 /// check per file and process is enough for scans, whichever store or copy (hard links share
@@ -121,6 +121,12 @@ pub fn is_table_name(name: &str) -> bool {
     name.ends_with(".ldb") || name.ends_with(".sst")
 }
 
+/// Whether a file name is a write-ahead log as LevelDB names them: `<number>.log`.
+pub fn is_log_name(name: &str) -> bool {
+    name.strip_suffix(".log")
+        .is_some_and(|number| !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()))
+}
+
 fn file_kind(path: &Path) -> Option<FileKind> {
     let name = path.file_name()?.to_str()?;
     if is_table_name(name) {
@@ -157,6 +163,84 @@ fn open(path: &Path) -> Result<(File, u64)> {
 /// The masked form in which LevelDB stores a crc32c.
 fn mask(crc: u32) -> u32 {
     crc.rotate_right(15).wrapping_add(CRC_MASK_DELTA)
+}
+
+/// Where a writer may continue the write-ahead log at `path`: where rusty-leveldb's recovery
+/// stops reading it, after the last whole record before the first thing it cannot read (a
+/// torn record, a bad checksum, zeros written ahead), or the file's end. Records written
+/// after an unreadable spot would never be read back, so the log is continued over it.
+/// Errors: ErrorCode::Corrupt when a whole record follows that spot (Google LevelDB would
+/// still recover it): continuing there would overwrite it.
+pub fn log_recovery_end(path: &Path) -> Result<u64> {
+    let log = fs::read(path).map_err(|e| Error::read_io(path, &e))?;
+    let mut pos = 0;
+    let mut end = 0;
+    while let Some((kind, len)) = readable_record(&log, skip_block_padding(pos)) {
+        pos = skip_block_padding(pos) + LOG_HEADER_LEN + len;
+        if kind == FULL || kind == LAST {
+            end = pos;
+        }
+    }
+    match whole_record_from(&log, end) {
+        None => Ok(end as u64),
+        Some(at) => Err(Error::new(
+            ErrorCode::Corrupt,
+            format!(
+                "write-ahead log {} is unreadable at offset {end}, yet a whole record follows at \
+                 offset {at}: writing on would overwrite it; nothing was changed; restore the \
+                 database from a verified backup (lookcoin-state rollback --dry-run shows how)",
+                path.display()
+            ),
+        )
+        .with_path(path)),
+    }
+}
+
+/// Where the record after `pos` starts: a block's last bytes are padding when no header fits.
+fn skip_block_padding(pos: usize) -> usize {
+    let left_in_block = LOG_BLOCK_LEN - pos % LOG_BLOCK_LEN;
+    if left_in_block < LOG_HEADER_LEN {
+        pos + left_in_block
+    } else {
+        pos
+    }
+}
+
+/// The type and payload length of the record at `pos` if it is whole and its checksum holds.
+fn readable_record(log: &[u8], pos: usize) -> Option<(u8, usize)> {
+    let (&[c0, c1, c2, c3, l0, l1, kind], body) =
+        log.get(pos..)?.split_first_chunk::<LOG_HEADER_LEN>()?;
+    let payload = body.get(..usize::from(u16::from_le_bytes([l0, l1])))?;
+    let computed = mask(crc32c::crc32c_append(crc32c::crc32c(&[kind]), payload));
+    (u32::from_le_bytes([c0, c1, c2, c3]) == computed).then_some((kind, payload.len()))
+}
+
+/// The offset of the first record from `start` on that Google LevelDB's reader would
+/// return whole: it drops the rest of a block after a bad record and goes on with the next.
+fn whole_record_from(log: &[u8], start: usize) -> Option<usize> {
+    let mut pos = start;
+    let mut first = None;
+    while pos < log.len() {
+        pos = skip_block_padding(pos);
+        let block_end = (pos / LOG_BLOCK_LEN + 1) * LOG_BLOCK_LEN;
+        match readable_record(&log[..block_end.min(log.len())], pos) {
+            Some((FULL, _)) => return Some(pos),
+            Some((LAST, _)) if first.is_some() => return first,
+            Some((kind, len)) => {
+                first = match kind {
+                    FIRST => Some(pos),
+                    MIDDLE => first,
+                    _ => None,
+                };
+                pos += LOG_HEADER_LEN + len;
+            }
+            None => {
+                first = None;
+                pos = block_end;
+            }
+        }
+    }
+    None
 }
 
 /// Checks that `CURRENT` is one line naming an existing `MANIFEST-<number>` (a missing CURRENT is a problem too); `Err` only when it cannot be opened.
@@ -945,6 +1029,62 @@ mod tests {
             assert_eq!(problems[0].offset, last as u64);
             assert!(problems[0].reason.contains("cut off"), "{}", problems[0]);
         }
+    }
+
+    #[test]
+    fn log_recovery_stops_after_the_last_whole_record_before_anything_unreadable() {
+        let fixtures = fixtures_or_skip!();
+        let copy = TempDir::copy_of(&fixtures.join(LIVE_DB), "recovery-end");
+        let log = copy.0.join("000187.log");
+        let bytes = fs::read(&log).unwrap();
+        let offsets = record_offsets(&bytes);
+        assert_eq!(offsets.len(), 2, "{offsets:?}");
+        let last = offsets[1] as usize;
+        let end_with = |content: &[u8]| {
+            fs::write(&log, content).unwrap();
+            log_recovery_end(&log).unwrap()
+        };
+        let len = bytes.len() as u64;
+        assert_eq!(end_with(&bytes), len, "a whole log is read to its end");
+        let zeros = [bytes.clone(), vec![0; 70_000]].concat();
+        assert_eq!(end_with(&zeros), len, "zeros written ahead are no record");
+        for keep in [last + 3, last + LOG_HEADER_LEN + 1, bytes.len() - 1] {
+            assert_eq!(
+                end_with(&bytes[..keep]),
+                last as u64,
+                "torn after {keep} bytes"
+            );
+        }
+        let mut flipped = bytes.clone();
+        flipped[LOG_HEADER_LEN] ^= 0x40;
+        assert_eq!(
+            end_with(&flipped),
+            0,
+            "records after a bad one are never read back, so writing resumes at the bad one"
+        );
+        assert_eq!(end_with(&[]), 0);
+        // Google LevelDB goes on at the next block: a whole record there must not be overwritten.
+        let mut next_block = flipped.clone();
+        next_block.resize(LOG_BLOCK_LEN, 0);
+        next_block.extend_from_slice(&bytes[last..]);
+        fs::write(&log, &next_block).unwrap();
+        let err = log_recovery_end(&log).unwrap_err();
+        assert_eq!(err.code, ErrorCode::Corrupt);
+        assert!(err.message.contains("unreadable at offset 0"), "{err}");
+        assert!(
+            err.message
+                .contains(&format!("follows at offset {LOG_BLOCK_LEN}")),
+            "{err}"
+        );
+        // A torn record whose FIRST fragment survived is no whole record.
+        let mut torn = bytes.clone();
+        torn[last + 6] = FIRST;
+        let crc = mask(crc32c::crc32c_append(
+            crc32c::crc32c(&[FIRST]),
+            &bytes[last + LOG_HEADER_LEN..],
+        ));
+        torn[last..last + 4].copy_from_slice(&crc.to_le_bytes());
+        assert_eq!(end_with(&torn), last as u64);
     }
 
     #[test]

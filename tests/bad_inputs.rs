@@ -177,6 +177,17 @@ fn apply(root: &Path, step: &Value) -> Result<(), String> {
             out.extend(read()?);
             write(&out)
         }
+        "append" => {
+            let mut bytes = read()?;
+            if let Some(len) = step.get("zeroPadTo").and_then(Value::as_u64) {
+                if (len as usize) < bytes.len() {
+                    return Err(format!("zeroPadTo {len} is shorter than the file"));
+                }
+                bytes.resize(len as usize, 0);
+            }
+            bytes.extend(hex_bytes(str_arg(step, "hex")?)?);
+            write(&bytes)
+        }
         "flip" => {
             let mut bytes = read()?;
             let offset = step.get("offset").and_then(Value::as_i64).ok_or("offset")?;

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use proptest::prelude::*;
+
+mod common;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -337,5 +339,47 @@ proptest! {
             }
             None => prop_assert!(as_array || !change.1, "the usual shape ({}) went the general way: {}", change.0, text),
         }
+    }
+}
+
+/// A damaged write-ahead log: the fixture's, cut, with zeros after it, and with one byte
+/// changed (without the fixtures, loudly skipped, only zeros).
+fn damaged_log() -> impl Strategy<Value = Vec<u8>> {
+    let fixtures = common::fixtures();
+    let log = fixtures
+        .map(|f| fs::read(f.join("lookcoin-leveldb-live/000187.log")).unwrap())
+        .unwrap_or_default();
+    let len = log.len().max(1);
+    (0..=len, 0..70_000usize, 0..len, any::<u8>()).prop_map(move |(cut, zeros, at, xor)| {
+        let mut bytes = log[..cut.min(log.len())].to_vec();
+        if let Some(b) = bytes.get_mut(at) {
+            *b ^= xor;
+        }
+        bytes.resize(bytes.len() + zeros, 0);
+        bytes
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Where a writer continues a damaged log is inside it, stays put when the log is cut
+    /// there, and is not moved by zeros written ahead; a refusal is always `STATE_CORRUPT`.
+    #[test]
+    fn a_damaged_log_is_continued_inside_what_recovery_read(bytes in damaged_log(), more_zeros in 0..40_000usize) {
+        let dir = common::temp_dir("log-end");
+        let log = dir.join("000001.log");
+        fs::write(&log, &bytes).unwrap();
+        match lookcoin_state::leveldb_check::log_recovery_end(&log) {
+            Ok(end) => {
+                prop_assert!(end <= bytes.len() as u64);
+                fs::write(&log, [&bytes[..], &vec![0; more_zeros]].concat()).unwrap();
+                prop_assert_eq!(lookcoin_state::leveldb_check::log_recovery_end(&log).unwrap(), end);
+                fs::write(&log, &bytes[..end as usize]).unwrap();
+                prop_assert_eq!(lookcoin_state::leveldb_check::log_recovery_end(&log).unwrap(), end);
+            }
+            Err(e) => prop_assert_eq!(e.code, lookcoin_state::ErrorCode::Corrupt),
+        }
+        fs::remove_dir_all(&dir).unwrap();
     }
 }

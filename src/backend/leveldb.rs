@@ -459,6 +459,12 @@ fn refuse_damaged(dir: &Path) -> Result<()> {
     } else {
         None
     };
+    if why.is_none() {
+        // A log continued over records Google LevelDB would still read would lose them.
+        for log in write_ahead_logs(dir)? {
+            leveldb_check::log_recovery_end(&log)?;
+        }
+    }
     match why {
         None => Ok(()),
         Some(why) => Err(Error::new(
@@ -473,20 +479,33 @@ fn refuse_damaged(dir: &Path) -> Result<()> {
     }
 }
 
-/// Whether `dir` holds a table, log or manifest (a missing folder holds none).
+/// The write-ahead logs in `dir`.
+fn write_ahead_logs(dir: &Path) -> Result<Vec<PathBuf>> {
+    Ok(dir_entries(dir)?
+        .into_iter()
+        .filter(|e| leveldb_check::is_log_name(&e.file_name().to_string_lossy()))
+        .map(|e| e.path())
+        .collect())
+}
+
+/// Whether `dir` holds a table, log or manifest.
 fn holds_database_files(dir: &Path) -> Result<bool> {
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-        Err(e) => return Err(Error::read_io(dir, &e)),
-    };
-    Ok(entries.flatten().any(|e| {
+    Ok(dir_entries(dir)?.iter().any(|e| {
         let name = e.file_name().to_string_lossy().into_owned();
         [".ldb", ".sst", ".log"]
             .iter()
             .any(|ext| name.ends_with(ext))
             || name.starts_with("MANIFEST-")
     }))
+}
+
+/// The entries of `dir`; a missing folder has none.
+fn dir_entries(dir: &Path) -> Result<Vec<fs::DirEntry>> {
+    match fs::read_dir(dir) {
+        Ok(entries) => Ok(entries.flatten().collect()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(Error::read_io(dir, &e)),
+    }
 }
 
 /// Batches read ahead of the decoder in a full read.
