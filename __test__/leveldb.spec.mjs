@@ -16,6 +16,8 @@ import {
   levelEntry,
   readTwiceAndChangeACopy,
   rejectsWith,
+  repoRoot,
+  sampleRecord,
   snapshot,
   spawnNode,
   tmpDir,
@@ -320,6 +322,68 @@ describe('compatibility with the `level` package', () => {
     assert.equal(all.length, 28)
     assert.equal(all.filter((r) => r.chainId === 97).length, 9)
     assert.ok(!all.some((r) => r.chainId === 97 && r.contractName === 'SupplyOracle'))
+  })
+})
+
+/** The write-ahead log of a LevelDB folder (the one `<number>.log` there). */
+function writeAheadLog(dir) {
+  const logs = fs.readdirSync(dir).filter((name) => /^[0-9]+\.log$/.test(name))
+  assert.equal(logs.length, 1, `one log in ${dir}: ${logs}`)
+  return path.join(dir, logs[0])
+}
+
+describe('the write-ahead log, written over zeros written ahead', () => {
+  /** Runs a child that puts `<prefix>0..count-1` on chain 97, prints `ready`, and is killed: no close. */
+  async function killedWriter(t, root, prefix, count) {
+    const script = `
+      const { createStateManager } = require(${JSON.stringify(path.join(repoRoot, 'index.js'))})
+      ;(async () => {
+        const mgr = await createStateManager('leveldb', { root: ${JSON.stringify(root)} })
+        for (let i = 0; i < ${count}; i++) {
+          await mgr.putContract(97, (${sampleRecord})(${JSON.stringify(prefix)} + i, i + 1))
+        }
+        console.log('ready')
+        setInterval(() => {}, 1000)
+      })().catch((e) => { console.log('ERR ' + e.code + ' ' + e.message); process.exit(3) })`
+    const child = spawnNode(t, script)
+    await child.ready
+    assert.match(child.stdout(), /ready/, child.stderr())
+    child.child.kill('SIGKILL')
+    await child.exited
+  }
+
+  test('a writer killed without closing leaves zeros after its records; `level` and the addon read every record, and a reopened store writes on from the last one', { skip }, async (t) => {
+    const root = leveldbRoot(t)
+    const dir = path.join(root, 'leveldb')
+    await killedWriter(t, root, 'Killed', 5)
+    const log = writeAheadLog(dir)
+    const bytes = fs.readFileSync(log)
+    const lastRecordByte = bytes.findLastIndex((b) => b !== 0)
+    assert.ok(bytes.length - lastRecordByte > 4096, `zeros written ahead are left: ${bytes.length} bytes, last record byte at ${lastRecordByte}`)
+
+    // The addon reopens it, reads all five, and continues the log where the records end.
+    const mgr = await createStateManager('leveldb', { root })
+    for (let i = 0; i < 5; i++) assert.ok(await mgr.getContract(97, `Killed${i}`), `Killed${i}`)
+    await mgr.putContract(97, sampleRecord('AfterKill', 9))
+    await mgr.close()
+    const closed = fs.readFileSync(log)
+    assert.equal(closed.at(-1), '}'.charCodeAt(0), 'a closed log ends with its last record, not zeros')
+    assert.ok(closed.length < bytes.length, 'closing cut the zeros')
+
+    // Killed again, so both readers meet the zeros: each reads every record (`level` a copy).
+    await killedWriter(t, root, 'KilledAgain', 2)
+    const expected = ['Killed0', 'Killed4', 'AfterKill', 'KilledAgain0', 'KilledAgain1']
+    const copy = copyTree(dir, path.join(root, 'leveldb-copy'))
+    const db = new Level(copy, { valueEncoding: 'json' })
+    await db.open()
+    const names = []
+    for await (const key of db.keys({ gte: '97-', lt: '97.' })) names.push(key)
+    await db.close()
+    for (const name of expected) assert.ok(names.includes(`97-${name}`), `level reads 97-${name}: ${names}`)
+    assert.equal(names.length, 9 + 8, "the backup's 9 records on chain 97, Killed0..4, AfterKill, KilledAgain0..1")
+    const reopened = await open(t, root)
+    const ours = (await reopened.getAllContracts(97)).map((r) => `97-${r.contractName}`)
+    assert.deepEqual(ours.sort(), names.sort())
   })
 })
 

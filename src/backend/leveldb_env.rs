@@ -4,7 +4,15 @@
 //! which for a `File` does nothing: an acknowledged write could vanish in a power cut.
 //! Here every writable file fsyncs on flush, and a directory is fsynced after a file
 //! is created or renamed in it, so the new log, table or CURRENT survives a crash.
+//!
+//! Write-ahead logs are written over zeros written ahead ([`PreallocatedFile`]), so a
+//! synced write needs no journal commit for the file's size. Both LevelDB readers take
+//! the zeros as the end of the log: rusty-leveldb stops at the first record that fails
+//! its checksum, Google LevelDB skips zero-type records (its own preallocation). A log
+//! continued after reopening is written from where recovery stopped
+//! ([`leveldb_check::log_recovery_end`]), never after zeros or a torn record.
 
+use std::cell::RefCell;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -12,11 +20,16 @@ use std::path::{Path, PathBuf};
 use rusty_leveldb::env::{Env, FileLock, Logger, RandomAccess};
 use rusty_leveldb::{PosixDiskEnv, Result, Status, StatusCode};
 
-use crate::durable;
+use crate::durable::{self, PreallocatedFile};
+use crate::leveldb_check;
+use crate::ErrorCode;
 
 /// `PosixDiskEnv` with durable writes.
 pub struct SyncedEnv {
     inner: PosixDiskEnv,
+    /// The log whose recovery end `size_of` just found, for the `open_appendable_file`
+    /// that rusty-leveldb calls next: one read of the log instead of two.
+    recovery_end: RefCell<Option<(PathBuf, u64)>>,
 }
 
 impl SyncedEnv {
@@ -24,8 +37,29 @@ impl SyncedEnv {
     pub fn new() -> Self {
         SyncedEnv {
             inner: PosixDiskEnv::new(),
+            recovery_end: RefCell::new(None),
         }
     }
+
+    fn log_recovery_end(&self, path: &Path) -> Result<u64> {
+        if let Some((_, end)) = self.recovery_end.take().filter(|(p, _)| p == path) {
+            return Ok(end);
+        }
+        leveldb_check::log_recovery_end(path).map_err(|e| {
+            let code = match e.code {
+                ErrorCode::Corrupt => StatusCode::Corruption,
+                _ => StatusCode::IOError,
+            };
+            Status::new(code, &e.message)
+        })
+    }
+}
+
+/// A write-ahead log, as opposed to tables, MANIFEST, CURRENT and the info log `LOG`.
+fn is_write_ahead_log(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|name| name.to_str())
+        .is_some_and(leveldb_check::is_log_name)
 }
 
 /// A file whose `flush` reaches the disk.
@@ -52,6 +86,17 @@ fn open_synced(path: &Path, options: &mut OpenOptions) -> Result<Box<dyn Write>>
     Ok(Box::new(SyncOnFlush(file)))
 }
 
+/// Opens a write-ahead log to write from `start`; `create` starts a new, empty one.
+fn open_log(path: &Path, start: u64, create: bool) -> Result<Box<dyn Write>> {
+    let existed = path.exists();
+    let file =
+        PreallocatedFile::open(path, start, create).map_err(|e| io_status(path, "open", &e))?;
+    if !existed {
+        sync_parent(path)?;
+    }
+    Ok(Box::new(file))
+}
+
 fn sync_parent(path: &Path) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     durable::sync_dir(dir).map_err(|e| Status::new(StatusCode::IOError, &e.message))
@@ -72,12 +117,18 @@ impl Env for SyncedEnv {
         self.inner.open_random_access_file(p)
     }
     fn open_writable_file(&self, p: &Path) -> Result<Box<dyn Write>> {
+        if is_write_ahead_log(p) {
+            return open_log(p, 0, true);
+        }
         open_synced(
             p,
             OpenOptions::new().create(true).truncate(true).write(true),
         )
     }
     fn open_appendable_file(&self, p: &Path) -> Result<Box<dyn Write>> {
+        if is_write_ahead_log(p) {
+            return open_log(p, self.log_recovery_end(p)?, false);
+        }
         open_synced(p, OpenOptions::new().create(true).append(true))
     }
     fn exists(&self, p: &Path) -> Result<bool> {
@@ -86,8 +137,15 @@ impl Env for SyncedEnv {
     fn children(&self, p: &Path) -> Result<Vec<PathBuf>> {
         self.inner.children(p)
     }
+    /// For a write-ahead log, the size recovery read: rusty-leveldb continues a reused log
+    /// at the offset this returns, and must continue where `open_appendable_file` writes.
     fn size_of(&self, p: &Path) -> Result<usize> {
-        self.inner.size_of(p)
+        if !is_write_ahead_log(p) {
+            return self.inner.size_of(p);
+        }
+        let end = self.log_recovery_end(p)?;
+        *self.recovery_end.borrow_mut() = Some((p.to_path_buf(), end));
+        usize::try_from(end).map_err(|_| Status::new(StatusCode::IOError, "log too large"))
     }
     fn delete(&self, p: &Path) -> Result<()> {
         self.inner.delete(p)

@@ -16,7 +16,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::{Error, ErrorCode, Result};
 
+mod prealloc;
 mod tree;
+pub use prealloc::PreallocatedFile;
 pub use tree::{
     copy_file_new, create_dir_new, exchange, hard_link_new, link_durable, remove_trash,
     remove_tree, rename_durable, FileStamp, ScratchDir, DIR_MODE,
