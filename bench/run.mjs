@@ -367,12 +367,18 @@ function expect(cond, what) {
 // ------------------------------------------------------------------------------------------------
 // Sections
 
-async function benchLevelDb(ctx) {
-  const { addon, Level, tmp } = ctx;
-  const oursRoot = path.join(tmp, 'leveldb-ours');
-  const levelDir = path.join(tmp, 'leveldb-level', 'leveldb');
+/** One copy of the fixture LevelDB per peer under `tmp`: our store root and `level`'s folder. */
+function fixtureCopies(tmp, tag) {
+  const oursRoot = path.join(tmp, `${tag}-ours`);
+  const levelDir = path.join(tmp, `${tag}-level`, 'leveldb');
   copyTree(LEVELDB_FIXTURE, path.join(oursRoot, 'leveldb'));
   copyTree(LEVELDB_FIXTURE, levelDir);
+  return { oursRoot, levelDir };
+}
+
+async function benchLevelDb(ctx) {
+  const { addon, Level, tmp } = ctx;
+  const { oursRoot, levelDir } = fixtureCopies(tmp, 'leveldb');
 
   const ours = await addon.createStateManager('leveldb', { root: oursRoot });
   const db = new Level(levelDir, { valueEncoding: 'json' });
@@ -447,10 +453,7 @@ async function benchLevelDb(ctx) {
  */
 async function firstPutRow(ctx) {
   const { addon, Level, tmp } = ctx;
-  const oursRoot = path.join(tmp, 'first-put-ours');
-  const levelDir = path.join(tmp, 'first-put-level', 'leveldb');
-  copyTree(LEVELDB_FIXTURE, path.join(oursRoot, 'leveldb'));
-  copyTree(LEVELDB_FIXTURE, levelDir);
+  const { oursRoot, levelDir } = fixtureCopies(tmp, 'first-put');
   const records = makeRecords(N.firstPut, (i) => `FirstPut${i}`);
   const samples = { ours: [], level: [] };
   const peers = {

@@ -607,15 +607,22 @@ fn ofd_fcntl(file: &File, cmd: libc::c_int, fl: &mut libc::flock) -> io::Result<
     }
 }
 
+/// A fresh, empty folder for one test of this module or its submodules.
+#[cfg(test)]
+fn test_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("lcs-durable-{tag}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn stale_temp_files_of_dead_writers_are_removed_and_live_ones_kept() {
-        let dir = std::env::temp_dir().join(format!("lcs-stale-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
+        let dir = test_dir("stale");
         let mut child = std::process::Command::new("true").spawn().unwrap();
         let dead = child.id();
         child.wait().unwrap();

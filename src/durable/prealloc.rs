@@ -108,18 +108,12 @@ impl Drop for PreallocatedFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::durable::test_dir;
     use std::fs;
-
-    fn temp_dir(name: &str) -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!("lcs-prealloc-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        dir
-    }
 
     #[test]
     fn writes_land_in_order_over_zeros_and_drop_cuts_the_zeros() {
-        let dir = temp_dir("order");
+        let dir = test_dir("order");
         let path = dir.join("f");
         let mut file = PreallocatedFile::open(&path, 0, true).unwrap();
         file.write_all(b"hello ").unwrap();
@@ -137,7 +131,7 @@ mod tests {
 
     #[test]
     fn a_write_larger_than_a_fill_and_many_fills_keep_every_byte() {
-        let dir = temp_dir("large");
+        let dir = test_dir("large");
         let path = dir.join("f");
         let mut file = PreallocatedFile::open(&path, 0, true).unwrap();
         let mut expected = Vec::new();
@@ -153,7 +147,7 @@ mod tests {
 
     #[test]
     fn reopening_at_an_offset_replaces_what_follows_it_and_keeps_what_precedes() {
-        let dir = temp_dir("reopen");
+        let dir = test_dir("reopen");
         let path = dir.join("f");
         fs::write(&path, b"keep this|torn garbage").unwrap();
         let untouched = PreallocatedFile::open(&path, 10, false).unwrap();
@@ -174,7 +168,7 @@ mod tests {
 
     #[test]
     fn opening_a_missing_file_without_create_fails() {
-        let dir = temp_dir("missing");
+        let dir = test_dir("missing");
         let err = PreallocatedFile::open(&dir.join("absent"), 0, false)
             .err()
             .unwrap();

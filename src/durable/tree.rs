@@ -310,16 +310,11 @@ fn rename_error(from: &Path, to: &Path, err: &io::Error) -> Error {
 mod tests {
     use super::*;
 
-    fn scratch(tag: &str) -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!("lcs-tree-{tag}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        dir
-    }
+    use crate::durable::test_dir;
 
     #[test]
     fn copy_hands_every_byte_to_the_observer_and_refuses_to_overwrite() {
-        let dir = scratch("copy");
+        let dir = test_dir("copy");
         let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
         fs::write(dir.join("a"), &data).unwrap();
         let mut seen = Vec::new();
@@ -340,7 +335,7 @@ mod tests {
 
     #[test]
     fn exchange_swaps_two_folders() {
-        let dir = scratch("swap");
+        let dir = test_dir("swap");
         fs::create_dir(dir.join("x")).unwrap();
         fs::create_dir(dir.join("y")).unwrap();
         fs::write(dir.join("x/f"), "x").unwrap();
@@ -356,7 +351,7 @@ mod tests {
 
     #[test]
     fn create_dir_new_refuses_an_existing_folder_and_remove_tree_leaves_nothing() {
-        let dir = scratch("mk");
+        let dir = test_dir("mk");
         create_dir_new(&dir.join("b")).unwrap();
         let mode = fs::metadata(dir.join("b")).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o755);
