@@ -1,6 +1,7 @@
 //! LevelDB backend: rusty-leveldb on `<root>/leveldb`, readable by Node's `level` and back.
 
 use std::collections::HashMap;
+use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard, TryLockError, Weak};
@@ -459,12 +460,6 @@ fn refuse_damaged(dir: &Path) -> Result<()> {
     } else {
         None
     };
-    if why.is_none() {
-        // A log continued over records Google LevelDB would still read would lose them.
-        for log in write_ahead_logs(dir)? {
-            leveldb_check::log_recovery_end(&log)?;
-        }
-    }
     match why {
         None => Ok(()),
         Some(why) => Err(Error::new(
@@ -479,13 +474,14 @@ fn refuse_damaged(dir: &Path) -> Result<()> {
     }
 }
 
-/// The write-ahead logs in `dir`.
-fn write_ahead_logs(dir: &Path) -> Result<Vec<PathBuf>> {
-    Ok(dir_entries(dir)?
+/// Where each write-ahead log in `dir` (by file name) may be continued; `STATE_CORRUPT` for
+/// one that could only be continued over records Google LevelDB would still read.
+fn log_recovery_ends(dir: &Path) -> Result<HashMap<OsString, u64>> {
+    dir_entries(dir)?
         .into_iter()
         .filter(|e| leveldb_check::is_log_name(&e.file_name().to_string_lossy()))
-        .map(|e| e.path())
-        .collect())
+        .map(|e| Ok((e.file_name(), leveldb_check::log_recovery_end(&e.path())?)))
+        .collect()
 }
 
 /// Whether `dir` holds a table, log or manifest.
@@ -615,10 +611,12 @@ fn open_shared(dir: &Path, mode: OpenMode) -> Result<SharedDb> {
     let lock = FileLock::try_acquire(&dir.join("LOCK"))?;
     // Only under the lock: a process creating the database writes its files before CURRENT.
     refuse_damaged(dir)?;
+    // Before rusty-leveldb touches the folder, so a refusal changes nothing.
+    let log_ends = log_recovery_ends(dir)?;
     let options = Options {
         create_if_missing: mode == OpenMode::CreateIfMissing,
         compressor: SNAPPY,
-        env: std::rc::Rc::new(Box::new(SyncedEnv::new())),
+        env: std::rc::Rc::new(Box::new(SyncedEnv::new(log_ends))),
         // No info log: rusty-leveldb would rotate LOG over LOG.old on every open, even a
         // failing one, destroying the diagnostics Google LevelDB left in a damaged database.
         log: Some(std::rc::Rc::new(std::cell::RefCell::new(Logger(Box::new(

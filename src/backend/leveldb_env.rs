@@ -13,6 +13,8 @@
 //! ([`leveldb_check::log_recovery_end`]), never after zeros or a torn record.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -27,22 +29,30 @@ use crate::ErrorCode;
 /// `PosixDiskEnv` with durable writes.
 pub struct SyncedEnv {
     inner: PosixDiskEnv,
-    /// The log whose recovery end `size_of` just found, for the `open_appendable_file`
-    /// that rusty-leveldb calls next: one read of the log instead of two.
-    recovery_end: RefCell<Option<(PathBuf, u64)>>,
+    /// Where each log (by file name) may be continued, found by the open before recovery
+    /// (which reads the logs again itself); a log's entry goes when it is opened to write.
+    log_ends: RefCell<HashMap<OsString, u64>>,
 }
 
 impl SyncedEnv {
-    /// A new environment for one database.
-    pub fn new() -> Self {
+    /// A new environment for one database, given [`leveldb_check::log_recovery_end`] of its logs.
+    pub fn new(log_ends: HashMap<OsString, u64>) -> Self {
         SyncedEnv {
             inner: PosixDiskEnv::new(),
-            recovery_end: RefCell::new(None),
+            log_ends: RefCell::new(log_ends),
         }
     }
 
-    fn log_recovery_end(&self, path: &Path) -> Result<u64> {
-        if let Some((_, end)) = self.recovery_end.take().filter(|(p, _)| p == path) {
+    /// Where the log at `path` may be continued; `forget` when it is opened to write.
+    fn log_recovery_end(&self, path: &Path, forget: bool) -> Result<u64> {
+        let name = path.file_name().unwrap_or_default();
+        let mut ends = self.log_ends.borrow_mut();
+        let known = if forget {
+            ends.remove(name)
+        } else {
+            ends.get(name).copied()
+        };
+        if let Some(end) = known {
             return Ok(end);
         }
         leveldb_check::log_recovery_end(path).map_err(|e| {
@@ -127,7 +137,7 @@ impl Env for SyncedEnv {
     }
     fn open_appendable_file(&self, p: &Path) -> Result<Box<dyn Write>> {
         if is_write_ahead_log(p) {
-            return open_log(p, self.log_recovery_end(p)?, false);
+            return open_log(p, self.log_recovery_end(p, true)?, false);
         }
         open_synced(p, OpenOptions::new().create(true).append(true))
     }
@@ -143,8 +153,7 @@ impl Env for SyncedEnv {
         if !is_write_ahead_log(p) {
             return self.inner.size_of(p);
         }
-        let end = self.log_recovery_end(p)?;
-        *self.recovery_end.borrow_mut() = Some((p.to_path_buf(), end));
+        let end = self.log_recovery_end(p, false)?;
         usize::try_from(end).map_err(|_| Status::new(StatusCode::IOError, "log too large"))
     }
     fn delete(&self, p: &Path) -> Result<()> {
