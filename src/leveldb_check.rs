@@ -165,6 +165,11 @@ fn mask(crc: u32) -> u32 {
     crc.rotate_right(15).wrapping_add(CRC_MASK_DELTA)
 }
 
+/// The checksum a log record stores: the masked crc32c of its type byte, then its payload.
+fn log_record_crc(kind: u8, payload: &[u8]) -> u32 {
+    mask(crc32c::crc32c_append(crc32c::crc32c(&[kind]), payload))
+}
+
 /// Where a writer may continue the write-ahead log at `path`: where rusty-leveldb's recovery
 /// stops reading it, after the last whole record before the first thing it cannot read (a
 /// torn record, a bad checksum, zeros written ahead), or the file's end. Records written
@@ -211,7 +216,7 @@ fn readable_record(log: &[u8], pos: usize) -> Option<(u8, usize)> {
     let (&[c0, c1, c2, c3, l0, l1, kind], body) =
         log.get(pos..)?.split_first_chunk::<LOG_HEADER_LEN>()?;
     let payload = body.get(..usize::from(u16::from_le_bytes([l0, l1])))?;
-    let computed = mask(crc32c::crc32c_append(crc32c::crc32c(&[kind]), payload));
+    let computed = log_record_crc(kind, payload);
     (u32::from_le_bytes([c0, c1, c2, c3]) == computed).then_some((kind, payload.len()))
 }
 
@@ -718,7 +723,7 @@ impl LogCheck<'_> {
             return None;
         }
         let stored = u32::from_le_bytes([c0, c1, c2, c3]);
-        let computed = mask(crc32c::crc32c_append(crc32c::crc32c(&[kind]), payload));
+        let computed = log_record_crc(kind, payload);
         if stored != computed {
             let reason = format!(
                 "log record at offset {offset} (type {kind}, length {len}): checksum mismatch (stored {stored:#010x}, computed {computed:#010x}); LevelDB drops the rest of this 32 KiB block"
@@ -1079,10 +1084,7 @@ mod tests {
         // A torn record whose FIRST fragment survived is no whole record.
         let mut torn = bytes.clone();
         torn[last + 6] = FIRST;
-        let crc = mask(crc32c::crc32c_append(
-            crc32c::crc32c(&[FIRST]),
-            &bytes[last + LOG_HEADER_LEN..],
-        ));
+        let crc = log_record_crc(FIRST, &bytes[last + LOG_HEADER_LEN..]);
         torn[last..last + 4].copy_from_slice(&crc.to_le_bytes());
         assert_eq!(end_with(&torn), last as u64);
     }
